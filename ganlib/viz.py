@@ -1,0 +1,154 @@
+"""Pictures: image grids, loss curves, real vs fake, and the progress player.
+
+Taught in: every chapter's results.
+"""
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import torch
+
+from .data import to_uint8
+
+
+def grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> np.ndarray:
+    """Images ``(B, C, H, W)`` (float in [-1, 1] or uint8) -> one uint8 picture ``(H', W', C)``."""
+    from torchvision.utils import make_grid
+
+    if images.dtype != torch.uint8:
+        images = to_uint8(images)
+    nrow = nrow or int(math.ceil(math.sqrt(len(images))))
+    g = make_grid(images.cpu(), nrow=nrow, padding=padding, pad_value=255)
+    return g.permute(1, 2, 0).numpy()
+
+
+def _imshow(ax, picture, title: str | None = None):
+    picture = np.asarray(picture)
+    if picture.ndim == 3 and picture.shape[2] == 1:
+        picture = picture[:, :, 0]
+    ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+
+
+def show(images, title: str | None = None, nrow: int | None = None, size: float = 6.0):
+    """Show a batch ``(B, C, H, W)`` as a grid, or an already-made uint8 picture ``(H, W, C)``."""
+    import matplotlib.pyplot as plt
+
+    picture = grid(images, nrow) if (torch.is_tensor(images) and images.dim() == 4) else np.asarray(images)
+    fig, ax = plt.subplots(figsize=(size, size))
+    _imshow(ax, picture, title)
+    fig.tight_layout()
+    return fig
+
+
+def real_vs_fake(real: torch.Tensor, fake, n: int = 64, size: float = 6.0):
+    """Real images beside fakes; ``fake`` is a batch ``(B, C, H, W)`` or a snapshot ``(H, W, C)``."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(2 * size, size))
+    _imshow(axes[0], grid(real[:n]), "Real images")
+    fake_pic = grid(fake[:n]) if (torch.is_tensor(fake) and fake.dim() == 4) else np.asarray(fake)
+    _imshow(axes[1], fake_pic, "Fake images")
+    fig.tight_layout()
+    return fig
+
+
+def smooth(values, window: int) -> np.ndarray:
+    """Running mean over ``window`` points (shorter at the start), same length as ``values``."""
+    v = np.asarray(values, dtype=float)
+    if window <= 1 or len(v) == 0:
+        return v
+    c = np.cumsum(np.insert(v, 0, 0.0))
+    idx = np.arange(1, len(v) + 1)
+    lo = np.maximum(0, idx - window)
+    return (c[idx] - c[lo]) / (idx - lo)
+
+
+def losses(history, window: int | None = None, ax=None, stats: bool = True):
+    """Loss_D and Loss_G per G update (faint: raw; bold: running mean); with ``stats`` a second panel with
+    D(x) and D(G(z)). Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    n = len(history)
+    window = window or max(1, n // 50)
+    steps = np.arange(1, n + 1)
+    if ax is None:
+        fig, axes = plt.subplots(1, 2 if stats else 1, figsize=(12 if stats else 7, 4), squeeze=False)
+        axes = axes[0]
+    else:
+        fig, axes = ax.figure, [ax]
+    for name, label, color in (("loss_d", "Loss_D", "C0"), ("loss_g", "Loss_G", "C1")):
+        v = getattr(history, name)
+        axes[0].plot(steps, v, color=color, alpha=0.25, lw=0.8)
+        axes[0].plot(steps, smooth(v, window), color=color, lw=2, label=label)
+    axes[0].set_xlabel("G updates (iterations)")
+    axes[0].set_ylabel("loss")
+    axes[0].set_title("Generator and discriminator loss")
+    axes[0].legend()
+    if stats and len(axes) > 1:
+        for name, label, color in (("d_x", "D(x)", "C2"), ("d_g_z1", "D(G(z)) before D step", "C3"),
+                                   ("d_g_z2", "D(G(z)) after D step", "C4")):
+            axes[1].plot(steps, smooth(getattr(history, name), window), color=color, lw=1.5, label=label)
+        axes[1].axhline(0.5, color="gray", ls=":", lw=1)
+        axes[1].set_xlabel("G updates (iterations)")
+        axes[1].set_title("What D says (running mean)")
+        axes[1].legend()
+    fig.tight_layout()
+    return fig
+
+
+def figure_to_array(fig, dpi: int = 80) -> np.ndarray:
+    """Render a matplotlib figure to a uint8 RGB array ``(H, W, 3)`` and close it (frames for the player)."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    buf.seek(0)
+    from PIL import Image
+
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def _png(frame) -> bytes:
+    from PIL import Image
+
+    a = np.asarray(frame)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def player(frames, steps=None, labels=None, history=None, interval_ms: int = 500, width: int = 400):
+    """A kernel-driven progress player: Play button + slider that swap the displayed frame.
+
+    ``frames``: uint8 pictures ``(H, W, C)`` (e.g. ``run.history.snapshots``); ``labels``: one text per
+    frame (default ``G update <step>``, from ``steps``). Works in any live kernel with ipywidgets 7 or 8.
+    """
+    import ipywidgets as W
+
+    frames = [np.asarray(f) for f in frames]
+    if not frames:
+        raise ValueError("No frames to play: the run has no snapshots (is snapshot_every larger than the run?).")
+    if labels is None:
+        labels = [f"G update {s}" for s in steps] if steps is not None else [f"frame {i}" for i in range(len(frames))]
+    pngs = [_png(f) for f in frames]
+    image = W.Image(value=pngs[-1], format="png", layout=W.Layout(width=f"{width}px"))
+    caption = W.Label(value=labels[-1])
+    play = W.Play(value=len(frames) - 1, min=0, max=len(frames) - 1, interval=interval_ms, description="Play")
+    slider = W.IntSlider(value=len(frames) - 1, min=0, max=len(frames) - 1, description="frame",
+                         continuous_update=True)
+    W.jslink((play, "value"), (slider, "value"))
+
+    def on_change(change):
+        image.value = pngs[change["new"]]
+        caption.value = labels[change["new"]]
+
+    slider.observe(on_change, names="value")
+    return W.VBox([W.HBox([play, slider, caption]), image])
