@@ -10,7 +10,7 @@ Import it as ``import ganlib as gl``; a chapter then reads::
 
 Core modules (one job each): config, data, models, losses, train, checkpoint, metrics, viz.
 Chapter modules, imported on first use (``gl.theory`` imports ganlib/theory.py): theory, toy1d, toy2d,
-unrolled, faces, conditional, player.
+unrolled, faces, conditional, player, variants.
 Importing ganlib has no side effects.
 """
 import importlib
@@ -24,7 +24,7 @@ __all__ = ["checkpoint", "config", "data", "losses", "metrics", "models", "train
            "History", "Run", "d_step", "fit", "g_step"]
 __version__ = "0.1.0"
 
-_LAZY = ("theory", "toy1d", "toy2d", "unrolled", "faces", "conditional", "player")
+_LAZY = ("theory", "toy1d", "toy2d", "unrolled", "faces", "conditional", "player", "variants")
 
 
 def __getattr__(name):

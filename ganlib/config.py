@@ -104,18 +104,109 @@ PRESETS: dict[str, dict] = {
         "book": dict(ngf=256, ndf=256, batch_size=64, num_epochs=15, snapshot_every=60, log_every=100),
         "full": dict(ngf=256, ndf=256, batch_size=128, num_epochs=50, snapshot_every=500, log_every=200),
     },
-    # Source 004: small conv D (5x5 convs + max-pool) and FC + transposed-conv G, 28x28, batch 128.
+    # Source 004: small conv D (5x5 convs + max-pool) and FC + transposed-conv G, 28x28, batch 128, LSGAN loss.
+    # nz = 96 and Adam 1e-3 / 0.5 are the cs231n assignment settings these notes follow.
     "smallconv-mnist": {
-        "base": dict(arch="smallconv", nc=1, image_size=28, nz=96, lr=1e-3, beta1=0.5, seed=999),
+        "base": dict(arch="smallconv", nc=1, image_size=28, nz=96, loss="lsgan", lr=1e-3, beta1=0.5, seed=999),
         "quick": dict(ngf=8, ndf=8, batch_size=32, n_train=256, num_epochs=1, snapshot_every=2,
                       log_every=4, n_fixed=16),
         "book": dict(ngf=64, ndf=32, batch_size=128, num_epochs=8, snapshot_every=40, log_every=50),
         "full": dict(ngf=64, ndf=32, batch_size=128, num_epochs=10, snapshot_every=200, log_every=100),
     },
     # --- presets: chapters 1-3 (theory, 1-D toy) ---
+    # Chapter 1: an MLP G(u) fitted to the inverse CDF of a two-mode mixture (ganlib.toy1d.fit_quantile_map,
+    # a regression, not a GAN). max_steps = regression steps; n_train = data points; extra: p_data (a name
+    # in toy1d.DISTRIBUTIONS), depth, g_activation, w1_tol = the largest 1-Wasserstein distance accepted.
+    "inverse-cdf-mlp": {
+        "base": dict(arch="mlp1d", nc=1, image_size=1, nz=1, ngf=64, lr=1e-2, batch_size=512, seed=0,
+                     n_train=20000),
+        "quick": dict(max_steps=500, extra=dict(p_data="gap", depth=2, g_activation="leaky_relu", w1_tol=0.2)),
+        "book": dict(max_steps=2000, extra=dict(p_data="gap", depth=2, g_activation="leaky_relu", w1_tol=0.06)),
+        "full": dict(max_steps=5000, batch_size=2048, n_train=100000,
+                     extra=dict(p_data="gap", depth=2, g_activation="leaky_relu", w1_tol=0.05)),
+    },
+    # Chapter 3: the 1-D toy GAN (Goodfellow et al. 2014, Fig. 1), k = 5 D steps per G update (section on k
+    # shows why). max_steps = G updates. extra: p_data, depth, g_activation (smooth, never flat: no cliffs in
+    # p_g), x_range/n_bins of the picture, jsd_every, and the D-only phase: frozen_steps, frozen_batch,
+    # frozen_lr (cosine-annealed), frozen_beta1. `full` has no source setting to copy: it is a longer run.
+    "toy1d": {
+        "base": dict(arch="mlp1d", nc=1, image_size=1, nz=1, ngf=32, ndf=64, lr=1e-3, beta1=0.5, k=5,
+                     loss="non-saturating", batch_size=256, seed=999, n_fixed=16),
+        "quick": dict(n_train=4096, max_steps=60, num_epochs=20, snapshot_every=15, log_every=1000,
+                      extra=dict(p_data="two-bumps", depth=2, g_activation="smooth_leaky_relu", x_range=(-4, 4),
+                                 n_bins=400, jsd_every=5, frozen_steps=400, frozen_batch=512, frozen_lr=3e-3,
+                                 frozen_beta1=0.9)),
+        "book": dict(n_train=20000, max_steps=600, num_epochs=40, snapshot_every=20, log_every=200,
+                     extra=dict(p_data="two-bumps", depth=2, g_activation="smooth_leaky_relu", x_range=(-4, 4),
+                                n_bins=400, jsd_every=20, frozen_steps=1500, frozen_batch=1024, frozen_lr=3e-3,
+                                frozen_beta1=0.9)),
+        "full": dict(n_train=100000, max_steps=3000, num_epochs=39, snapshot_every=100, log_every=500,
+                     extra=dict(p_data="two-bumps", depth=2, g_activation="smooth_leaky_relu", x_range=(-4, 4),
+                                n_bins=400, jsd_every=50, frozen_steps=4000, frozen_batch=1024, frozen_lr=3e-3,
+                                frozen_beta1=0.9)),
+    },
     # --- presets: chapter 4 (faces) ---
+    # Sources 001/002 (PyTorch DCGAN tutorial on CelebA) and 000 (LFW). `full` is the tutorial's run;
+    # `book` trains on the 200 offline faces (gray, 32 px) on a CPU; extra: dataset (auto | celeba | lfw |
+    # offline), download (LFW), workers (JPEG-decoding processes), side_steps (the label-smoothing and
+    # init-std comparison runs). See ganlib/faces.py.
+    "dcgan-faces": {
+        "base": dict(arch="dcgan", nz=100, lr=2e-4, beta1=0.5, seed=999, bias=False, init_std=0.02,
+                     dataroot="celeba"),
+        "quick": dict(image_size=32, nc=1, ngf=8, ndf=8, batch_size=32, num_epochs=2, snapshot_every=3,
+                      log_every=4, n_fixed=16,
+                      extra=dict(dataset="offline", download=False, workers=0, side_steps=6)),
+        "book": dict(image_size=32, nc=1, ngf=32, ndf=32, batch_size=64, num_epochs=400, snapshot_every=100,
+                     log_every=100, n_fixed=64,
+                     extra=dict(dataset="auto", download=False, workers=0, side_steps=300)),
+        "full": dict(image_size=64, nc=3, ngf=64, ndf=64, batch_size=128, num_epochs=5, snapshot_every=500,
+                     log_every=50, n_fixed=64,
+                     extra=dict(dataset="auto", download=True, workers=2, side_steps=1500)),
+    },
     # --- presets: chapter 6 (conditional GAN) ---
+    # Source 001, section 12.5: the two-branch conditional DCGAN on 32x32 MNIST, biases on, 10x10 fixed grid.
+    # extra: n_per_class = generated digits per class for the class accuracy and per-class Frechet distance.
+    "cgan-mnist": {
+        "base": dict(arch="dcgan", nc=1, image_size=32, n_classes=10, nz=100, bias=True, lr=2e-4, beta1=0.5,
+                     seed=999, n_fixed=100, extra={"n_per_class": 500}),
+        "quick": dict(ngf=8, ndf=8, batch_size=32, n_train=256, num_epochs=1, snapshot_every=2, log_every=4,
+                      extra={"n_per_class": 100}),
+        "book": dict(ngf=32, ndf=32, batch_size=64, num_epochs=25, snapshot_every=50, log_every=100),
+        "full": dict(ngf=128, ndf=128, batch_size=128, num_epochs=20, snapshot_every=500, log_every=50),
+    },
     # --- presets: chapters 7-8 (variants, challenges) ---
+    # Variants: every loss on the 2-D ring (toy2d MLPs, Metz et al.'s 8 Gaussians of std 0.02). extra:
+    # g_updates = the budget every loss gets (same number of G updates; WGANs do k=5 critic steps each),
+    # n_data = ring points, depth = hidden layers. lr/betas are for the cross-entropy, LSGAN and hinge runs;
+    # WGAN and WGAN-GP use their papers' optimisers (ganlib.losses.Loss.settings).
+    "variants-ring": {
+        "base": dict(arch="toy2d", nz=16, ngf=128, ndf=128, batch_size=256, lr=1e-3, beta1=0.5, seed=999),
+        "quick": dict(ngf=32, ndf=32, batch_size=64, n_fixed=128, snapshot_every=10, log_every=1000,
+                      extra=dict(depth=2, n_data=2000, g_updates=20)),
+        "book": dict(n_fixed=512, snapshot_every=100, log_every=500,
+                     extra=dict(depth=2, n_data=20000, g_updates=2000)),
+        "full": dict(batch_size=512, n_fixed=512, snapshot_every=500, log_every=1000,
+                     extra=dict(depth=2, n_data=100000, g_updates=25000)),
+    },
+    # Variants: every loss on MNIST with the fully connected GAN of source 003 (no BatchNorm in D, as the
+    # gradient penalty needs). extra: g_updates (the budget), n_eval = digits generated for the metrics.
+    "variants-mnist": {
+        "base": dict(arch="mlp", nc=1, image_size=28, nz=100, lr=2e-4, beta1=0.5, seed=999),
+        "quick": dict(ngf=16, ndf=16, batch_size=32, n_train=256, n_fixed=16, snapshot_every=4, log_every=1000,
+                      extra=dict(g_updates=8, n_eval=200)),
+        "book": dict(ngf=128, ndf=128, batch_size=64, n_fixed=64, snapshot_every=100, log_every=500,
+                     extra=dict(g_updates=1000, n_eval=1000)),
+        "full": dict(ngf=256, ndf=256, batch_size=128, n_fixed=64, snapshot_every=500, log_every=1000,
+                     extra=dict(g_updates=20000, n_eval=10000)),
+    },
+    # Variants, "what the critic's number means": a critic alone between a blob N(0, sigma^2 I) and the blob
+    # moved by d. extra: sigma, n_data, g_updates (= critic steps: G never changes), depth.
+    "variants-shift": {
+        "base": dict(arch="toy2d", nz=2, ndf=64, batch_size=256, lr=1e-3, seed=0),
+        "quick": dict(ndf=16, batch_size=64, extra=dict(depth=2, sigma=0.1, n_data=1024, g_updates=10)),
+        "book": dict(extra=dict(depth=2, sigma=0.1, n_data=4096, g_updates=400)),
+        "full": dict(extra=dict(depth=2, sigma=0.1, n_data=16384, g_updates=2000)),
+    },
 }
 
 

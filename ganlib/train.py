@@ -157,8 +157,11 @@ def image_snapshot(run: Run, nrow: int | None = None) -> torch.Tensor:
     with torch.no_grad():
         fake = run.G(run.fixed_noise, run.fixed_labels).cpu()
     run.G.train(was_training)
-    nrow = nrow or (run.cfg.n_classes if run.cfg.n_classes else int(math.ceil(math.sqrt(len(fake)))))
-    grid = make_grid(fake, nrow=nrow, padding=2, pad_value=1.0)  # (C, H, W) in [-1, 1]
+    if nrow is None:  # conditional: one row per class; else as square as possible
+        nrow = len(fake) // run.cfg.n_classes if run.cfg.n_classes else int(math.ceil(math.sqrt(len(fake))))
+    grid = make_grid(fake, nrow=nrow, padding=2, pad_value=1.0)  # (3, H, W) in [-1, 1]
+    if fake.shape[1] == 1:
+        grid = grid[:1]  # make_grid copies gray images to 3 channels; keep one (a third of the memory)
     return to_uint8(grid).permute(1, 2, 0).contiguous()
 
 
@@ -222,6 +225,7 @@ def fit(G: nn.Module, D: nn.Module, data, cfg: Config, checkpoint: str | None = 
         snapshot: ``fn(run) -> uint8 (H, W, C)`` frame taken every ``cfg.snapshot_every`` G updates and at the
             end (default: the fixed-noise image grid).
         d_step_fn, g_step_fn: replace the steps (e.g. an unrolled G step); same signatures as d_step/g_step.
+            A step function with a ``bind(run)`` method is handed the Run before the first step.
     """
     from tqdm.auto import tqdm
 
@@ -242,6 +246,9 @@ def fit(G: nn.Module, D: nn.Module, data, cfg: Config, checkpoint: str | None = 
         run = new_run(cfg, G, D, device)
     G, D = run.G, run.D
     G.train(), D.train()
+    for step_fn in (d_step_fn, g_step_fn):  # a step that needs the run (e.g. the unrolled G step) gets it
+        if callable(getattr(step_fn, "bind", None)):
+            step_fn.bind(run)
 
     n_batches = data.n_batches(cfg.batch_size)
     steps_per_epoch = n_batches // cfg.k
