@@ -114,41 +114,15 @@ def figure_to_array(fig, dpi: int = 80) -> np.ndarray:
     return np.asarray(Image.open(buf).convert("RGB"))
 
 
-def _png(frame) -> bytes:
-    from PIL import Image
+def player(frames, steps=None, labels=None, history=None, **options):
+    """The progress player: Play/Pause, a slider and the frame's G update and epoch over ``frames`` (uint8
+    ``(H, W, C)`` pictures, e.g. ``run.history.snapshots``), and with ``history`` a loss-curve panel whose
+    marker follows the frame. It scrubs in JupyterLab, Notebook 7, Colab and the static offline book.
 
-    a = np.asarray(frame)
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[:, :, 0]
-    buf = io.BytesIO()
-    Image.fromarray(a).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def player(frames, steps=None, labels=None, history=None, interval_ms: int = 500, width: int = 400):
-    """A kernel-driven progress player: Play button + slider that swap the displayed frame.
-
-    ``frames``: uint8 pictures ``(H, W, C)`` (e.g. ``run.history.snapshots``); ``labels``: one text per
-    frame (default ``G update <step>``, from ``steps``). Works in any live kernel with ipywidgets 7 or 8.
+    ``gl.viz.player(run.history.snapshots, steps=run.history.snapshot_steps, history=run.history)``;
+    ``options`` (``interval_ms``, ``width``, ``fmt``, ``quality``, ``max_side``, ``title``, ``window``,
+    ``loop``) are those of :func:`ganlib.player.player`, where it is made.
     """
-    import ipywidgets as W
+    from .player import player as _player
 
-    frames = [np.asarray(f) for f in frames]
-    if not frames:
-        raise ValueError("No frames to play: the run has no snapshots (is snapshot_every larger than the run?).")
-    if labels is None:
-        labels = [f"G update {s}" for s in steps] if steps is not None else [f"frame {i}" for i in range(len(frames))]
-    pngs = [_png(f) for f in frames]
-    image = W.Image(value=pngs[-1], format="png", layout=W.Layout(width=f"{width}px"))
-    caption = W.Label(value=labels[-1])
-    play = W.Play(value=len(frames) - 1, min=0, max=len(frames) - 1, interval=interval_ms, description="Play")
-    slider = W.IntSlider(value=len(frames) - 1, min=0, max=len(frames) - 1, description="frame",
-                         continuous_update=True)
-    W.jslink((play, "value"), (slider, "value"))
-
-    def on_change(change):
-        image.value = pngs[change["new"]]
-        caption.value = labels[change["new"]]
-
-    slider.observe(on_change, names="value")
-    return W.VBox([W.HBox([play, slider, caption]), image])
+    return _player(frames, steps=steps, labels=labels, history=history, **options)
