@@ -126,28 +126,30 @@ PRESETS: dict[str, dict] = {
                      extra=dict(p_data="gap", depth=2, g_activation="leaky_relu", w1_tol=0.05)),
     },
     # Chapter 3: the 1-D toy GAN (Goodfellow et al. 2014, Fig. 1), k = 5 D steps per G update (section on k
-    # shows why). max_steps = G updates. extra: p_data, depth, g_activation (smooth, never flat: no cliffs in
-    # p_g), x_range/n_bins of the picture, jsd_every, and the D-only phase: frozen_steps, frozen_batch,
-    # frozen_lr (cosine-annealed), frozen_beta1. `full` has no source setting to copy: it is a longer run.
+    # shows why). max_steps = G updates. extra: p_data, depth, g_activation/g_sharpness (smooth, never flat:
+    # no jumps or cliffs in p_g), x_range/n_bins of the picture, jsd_every, and the D-only phase: frozen_steps,
+    # frozen_batch, frozen_lr (cosine-annealed), frozen_beta1, frozen_frames. `full` has no source setting to
+    # copy: it is a longer run.
     "toy1d": {
         "base": dict(arch="mlp1d", nc=1, image_size=1, nz=1, ngf=32, ndf=64, lr=1e-3, beta1=0.5, k=5,
                      loss="non-saturating", batch_size=256, seed=999, n_fixed=16),
-        "quick": dict(n_train=4096, max_steps=60, num_epochs=20, snapshot_every=15, log_every=1000,
-                      extra=dict(p_data="two-bumps", depth=2, g_activation="smooth_leaky_relu", x_range=(-4, 4),
-                                 n_bins=400, jsd_every=5, frozen_steps=400, frozen_batch=512, frozen_lr=3e-3,
-                                 frozen_beta1=0.9)),
+        "quick": dict(n_train=20000, max_steps=40, num_epochs=3, snapshot_every=20, log_every=1000,
+                      extra=dict(p_data="two-bumps", depth=2, g_activation="smooth_leaky_relu", g_sharpness=4.0,
+                                 x_range=(-4, 4), n_bins=400, jsd_every=5, frozen_steps=400, frozen_batch=512,
+                                 frozen_lr=1e-2, frozen_beta1=0.9, frozen_frames=2)),
         "book": dict(n_train=20000, max_steps=600, num_epochs=40, snapshot_every=20, log_every=200,
-                     extra=dict(p_data="two-bumps", depth=2, g_activation="smooth_leaky_relu", x_range=(-4, 4),
-                                n_bins=400, jsd_every=20, frozen_steps=1500, frozen_batch=1024, frozen_lr=3e-3,
-                                frozen_beta1=0.9)),
+                     extra=dict(p_data="two-bumps", depth=2, g_activation="smooth_leaky_relu", g_sharpness=4.0,
+                                x_range=(-4, 4), n_bins=400, jsd_every=20, frozen_steps=2000, frozen_batch=1024,
+                                frozen_lr=1e-2, frozen_beta1=0.9, frozen_frames=10)),
         "full": dict(n_train=100000, max_steps=3000, num_epochs=39, snapshot_every=100, log_every=500,
-                     extra=dict(p_data="two-bumps", depth=2, g_activation="smooth_leaky_relu", x_range=(-4, 4),
-                                n_bins=400, jsd_every=50, frozen_steps=4000, frozen_batch=1024, frozen_lr=3e-3,
-                                frozen_beta1=0.9)),
+                     extra=dict(p_data="two-bumps", depth=2, g_activation="smooth_leaky_relu", g_sharpness=4.0,
+                                x_range=(-4, 4), n_bins=400, jsd_every=50, frozen_steps=4000, frozen_batch=1024,
+                                frozen_lr=1e-2, frozen_beta1=0.9, frozen_frames=10)),
     },
     # --- presets: chapter 4 (faces) ---
     # Sources 001/002 (PyTorch DCGAN tutorial on CelebA) and 000 (LFW). `full` is the tutorial's run;
-    # `book` trains on the 200 offline faces (gray, 32 px) on a CPU; extra: dataset (auto | celeba | lfw |
+    # `book` trains on the 200 offline faces (gray, 32 px) on a CPU (CelebA or LFW instead when on disk,
+    # first 20,000 faces, same 1,200 updates); extra: dataset (auto | celeba | lfw |
     # offline), download (LFW), workers (JPEG-decoding processes), side_steps (the label-smoothing and
     # init-std comparison runs). See ganlib/faces.py.
     "dcgan-faces": {
@@ -156,8 +158,8 @@ PRESETS: dict[str, dict] = {
         "quick": dict(image_size=32, nc=1, ngf=8, ndf=8, batch_size=32, num_epochs=2, snapshot_every=3,
                       log_every=4, n_fixed=16,
                       extra=dict(dataset="offline", download=False, workers=0, side_steps=6)),
-        "book": dict(image_size=32, nc=1, ngf=32, ndf=32, batch_size=64, num_epochs=400, snapshot_every=100,
-                     log_every=100, n_fixed=64,
+        "book": dict(image_size=32, nc=1, ngf=32, ndf=32, batch_size=64, num_epochs=400, max_steps=1200,
+                     n_train=20_000, snapshot_every=100, log_every=100, n_fixed=64,
                      extra=dict(dataset="auto", download=False, workers=0, side_steps=300)),
         "full": dict(image_size=64, nc=3, ngf=64, ndf=64, batch_size=128, num_epochs=5, snapshot_every=500,
                      log_every=50, n_fixed=64,
@@ -169,12 +171,50 @@ PRESETS: dict[str, dict] = {
     "cgan-mnist": {
         "base": dict(arch="dcgan", nc=1, image_size=32, n_classes=10, nz=100, bias=True, lr=2e-4, beta1=0.5,
                      seed=999, n_fixed=100, extra={"n_per_class": 500}),
-        "quick": dict(ngf=8, ndf=8, batch_size=32, n_train=256, num_epochs=1, snapshot_every=2, log_every=4,
+        # quick: a few steps over ALL training digits (max_steps, not n_train: the offline digits are sorted
+        # by class, so the first 256 would all be zeros).
+        "quick": dict(ngf=8, ndf=8, batch_size=32, num_epochs=1, max_steps=8, snapshot_every=2, log_every=4,
                       extra={"n_per_class": 100}),
         "book": dict(ngf=32, ndf=32, batch_size=64, num_epochs=25, snapshot_every=50, log_every=100),
         "full": dict(ngf=128, ndf=128, batch_size=128, num_epochs=20, snapshot_every=500, log_every=50),
     },
     # --- presets: chapters 7-8 (variants, challenges) ---
+    # Challenges, mode collapse (ganlib.toy2d.lab_run): 8 Gaussians of std 0.05 on a ring of radius 2 (or a
+    # 5x5 grid). G: z in R^2 -> 2 ReLU layers of 128 -> (x, y); D: Metz et al.'s 1 hidden ReLU layer of 128.
+    # With this D and lr 3e-3 the plain GAN collapses; the remedies (toy2d.METHODS) change one thing each.
+    # extra: std, n_data = data points, g_depth / d_depth, lr_decay = final lr factor (toy2d.linear_decay).
+    "challenges-ring": {
+        "base": dict(arch="toy2d", nz=2, ngf=128, ndf=128, batch_size=128, lr=3e-3, beta1=0.5, seed=0,
+                     loss="non-saturating"),
+        "quick": dict(max_steps=20, num_epochs=10, n_fixed=128, snapshot_every=10, log_every=1000,
+                      extra=dict(std=0.05, n_data=2560, g_depth=2, d_depth=1, lr_decay=0.1)),
+        "book": dict(max_steps=4000, num_epochs=1000, n_fixed=512, snapshot_every=200, log_every=1000,
+                     extra=dict(std=0.05, n_data=10000, g_depth=2, d_depth=1, lr_decay=0.1)),
+        "full": dict(max_steps=10000, num_epochs=1000, batch_size=512, n_fixed=512, snapshot_every=500,
+                     log_every=1000, extra=dict(std=0.05, n_data=50000, g_depth=2, d_depth=1, lr_decay=0.1)),
+    },
+    "challenges-grid": {
+        "base": dict(arch="toy2d", nz=2, ngf=128, ndf=128, batch_size=128, lr=3e-3, beta1=0.5, seed=0,
+                     loss="non-saturating"),
+        "quick": dict(max_steps=20, num_epochs=10, n_fixed=128, snapshot_every=10, log_every=1000,
+                      extra=dict(std=0.05, n_data=2560, g_depth=2, d_depth=1, lr_decay=0.1)),
+        "book": dict(max_steps=4000, num_epochs=1000, n_fixed=512, snapshot_every=200, log_every=1000,
+                     extra=dict(std=0.05, n_data=10000, g_depth=2, d_depth=1, lr_decay=0.1)),
+        "full": dict(max_steps=10000, num_epochs=1000, batch_size=512, n_fixed=512, snapshot_every=500,
+                     log_every=1000, extra=dict(std=0.05, n_data=50000, g_depth=2, d_depth=1, lr_decay=0.1)),
+    },
+    # Challenges, vanishing gradients: G frozen at its initialisation (a blob at the origin), D trained alone
+    # on the ring (toy2d.GradientProbe records G's gradient norms). max_steps = D steps; extra as above.
+    "challenges-vanishing": {
+        "base": dict(arch="toy2d", nz=2, ngf=128, ndf=128, batch_size=256, lr=1e-3, beta1=0.5, seed=0,
+                     loss="minimax"),
+        "quick": dict(max_steps=40, num_epochs=100, n_fixed=128, snapshot_every=20, log_every=1000,
+                      extra=dict(std=0.05, n_data=2560, g_depth=2, d_depth=2)),
+        "book": dict(max_steps=400, num_epochs=1000, n_fixed=256, snapshot_every=50, log_every=1000,
+                     extra=dict(std=0.05, n_data=10000, g_depth=2, d_depth=2)),
+        "full": dict(max_steps=2000, num_epochs=1000, n_fixed=256, snapshot_every=200, log_every=1000,
+                     extra=dict(std=0.05, n_data=10000, g_depth=2, d_depth=2)),
+    },
     # Variants: every loss on the 2-D ring (toy2d MLPs, Metz et al.'s 8 Gaussians of std 0.02). extra:
     # g_updates = the budget every loss gets (same number of G updates; WGANs do k=5 critic steps each),
     # n_data = ring points, depth = hidden layers. lr/betas are for the cross-entropy, LSGAN and hinge runs;
@@ -190,9 +230,10 @@ PRESETS: dict[str, dict] = {
     },
     # Variants: every loss on MNIST with the fully connected GAN of source 003 (no BatchNorm in D, as the
     # gradient penalty needs). extra: g_updates (the budget), n_eval = digits generated for the metrics.
+    # lr 1e-3 (not 2e-4): within 1000 G updates the MLP GAN at 2e-4 had not left the blob stage.
     "variants-mnist": {
-        "base": dict(arch="mlp", nc=1, image_size=28, nz=100, lr=2e-4, beta1=0.5, seed=999),
-        "quick": dict(ngf=16, ndf=16, batch_size=32, n_train=256, n_fixed=16, snapshot_every=4, log_every=1000,
+        "base": dict(arch="mlp", nc=1, image_size=28, nz=100, lr=1e-3, beta1=0.5, seed=999),
+        "quick": dict(ngf=16, ndf=16, batch_size=32, n_fixed=16, snapshot_every=4, log_every=1000,
                       extra=dict(g_updates=8, n_eval=200)),
         "book": dict(ngf=128, ndf=128, batch_size=64, n_fixed=64, snapshot_every=100, log_every=500,
                      extra=dict(g_updates=1000, n_eval=1000)),
@@ -242,9 +283,10 @@ def describe(cfg: Config) -> str:
                 "recognisable result in minutes on a laptop CPU.",
         "full": "FULL size: the source documents' own settings. Use a GPU (e.g. Colab).",
     }[cfg.size]
-    shape = f"{cfg.nc}x{cfg.image_size}x{cfg.image_size}"
+    images = cfg.arch in ("dcgan", "project", "mlp", "smallconv")
+    sample = f"images {cfg.nc}x{cfg.image_size}x{cfg.image_size}" if images else "toy points"
     data = "all" if cfg.n_train is None else f"the first {cfg.n_train}"
-    return (f"{what}\npreset {cfg.name!r}: images {shape}, {data} training images, batch {cfg.batch_size}, "
+    return (f"{what}\npreset {cfg.name!r}: {sample}, {data} training samples, batch {cfg.batch_size}, "
             f"{cfg.num_epochs} epoch(s), ngf={cfg.ngf}, ndf={cfg.ndf}, nz={cfg.nz}, device {device()}.\n"
             f"Set GANLIB_SIZE=quick|book|full before starting the kernel to change it.")
 
