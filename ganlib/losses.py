@@ -1,25 +1,32 @@
 """GAN losses as pure functions of the discriminator's outputs (logits or critic scores).
 
-Each loss is a :class:`Loss` with two functions and two flags:
+Each loss is a :class:`Loss` with two functions, two flags and the settings of its paper:
 
 * ``d(real_out, fake_out, real_label) -> scalar``: the loss the discriminator *minimises*;
 * ``g(fake_out) -> scalar``: the loss the generator *minimises*;
 * ``gp_weight``: weight of the WGAN-GP gradient penalty the D step adds (0: none);
-* ``clip``: after each D step, clip D's weights to ``[-clip, clip]`` (WGAN); ``None``: no clipping.
+* ``clip``: after each D step, clip D's weights to ``[-clip, clip]`` (WGAN); ``None``: no clipping;
+* ``settings``: the Config fields its paper trains with (optimiser, learning rate, betas, ``k`` critic
+  steps per G update), e.g. ``cfg.replace(loss="wgan", **get("wgan").settings)``; empty: the run's own.
 
 ``real_out`` and ``fake_out`` have shape ``(B,)``. For the cross-entropy losses they are logits and
-``sigmoid(out)`` is D's probability; ``log D = -softplus(-t)`` and ``log(1 - D) = -softplus(t)``.
+``sigmoid(out)`` is D's probability; ``log D = -softplus(-t)`` and ``log(1 - D) = -softplus(t)``. For the
+other losses they are raw scores: LSGAN regresses them onto targets, and a Wasserstein *critic*'s score is
+no probability at all -- the difference of its means on real and fake is an estimate of the earth mover's
+distance (scaled by the critic's Lipschitz constant).
 Pick a loss by name with :func:`get` (e.g. ``get("non-saturating")``).
 
-Taught in: "The GAN game" (minimax vs non-saturating), "Variants" (LSGAN, WGAN, WGAN-GP, hinge).
+Taught in: "The GAN game" (minimax vs non-saturating), "Variants" (LSGAN, WGAN, WGAN-GP, hinge, side by side).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 
 def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
@@ -48,49 +55,91 @@ def g_non_saturating(fake_out: torch.Tensor) -> torch.Tensor:
 
 # ---------------------------------------------------------------- least squares (Mao et al.; source 004)
 def d_least_squares(real_out: torch.Tensor, fake_out: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
-    """1/2 mean (D(x) - 1)^2 + 1/2 mean D(G(z))^2 on raw scores (source 004's l_D)."""
+    """1/2 mean (D(x) - 1)^2 + 1/2 mean D(G(z))^2 on raw scores (source 004's l_D; Mao et al.'s a=0, b=1).
+
+    ``real_label`` replaces the real target b = 1 (label smoothing works here too).
+    """
     return 0.5 * ((real_out - real_label) ** 2).mean() + 0.5 * (fake_out ** 2).mean()
 
 
 def g_least_squares(fake_out: torch.Tensor) -> torch.Tensor:
-    """1/2 mean (D(G(z)) - 1)^2 (source 004's l_G)."""
+    """1/2 mean (D(G(z)) - 1)^2 (source 004's l_G; Mao et al.'s c = 1): G pulls its scores onto "real"."""
     return 0.5 * ((fake_out - 1.0) ** 2).mean()
 
 
 # ---------------------------------------------------------------- Wasserstein (Arjovsky et al.; Gulrajani et al.)
 def d_wasserstein(real_out: torch.Tensor, fake_out: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
-    """mean f(G(z)) - mean f(x): minus the critic's estimate of the earth mover's distance."""
+    """mean f(G(z)) - mean f(x): minus the critic's estimate of the earth mover's distance.
+
+    ``real_label`` is accepted for the common signature and ignored (a critic has no labels).
+    """
     return fake_out.mean() - real_out.mean()
 
 
 def g_wasserstein(fake_out: torch.Tensor) -> torch.Tensor:
-    """-mean f(G(z))."""
+    """-mean f(G(z)): G raises the critic's score of its samples (also the hinge loss's G side)."""
     return -fake_out.mean()
 
 
 # ---------------------------------------------------------------- hinge (Lim & Ye; Miyato et al.)
 def d_hinge(real_out: torch.Tensor, fake_out: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
-    """mean relu(1 - D(x)) + mean relu(1 + D(G(z)))."""
+    """mean relu(1 - D(x)) + mean relu(1 + D(G(z))): a margin of 1 on each side, zero gradient beyond it.
+
+    ``real_label`` is accepted for the common signature and ignored.
+    """
     return F.relu(1.0 - real_out).mean() + F.relu(1.0 + fake_out).mean()
+
+
+# ---------------------------------------------------------------- the gradient penalty (Gulrajani et al.)
+def interpolate(real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """x_hat_i = eps_i x_i + (1 - eps_i) x~_i with ONE eps_i ~ U[0, 1] per sample (shape ``(B, 1, ..., 1)``).
+
+    ``real``, ``fake``: the same shape ``(B, ...)`` (images ``(B, C, H, W)`` or points ``(B, d)``); returns that
+    shape, detached from both. Each x_hat_i lies on the straight segment between x~_i and x_i -- drawing eps per
+    pixel (a bug seen in public code) would put it off that segment.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"The gradient penalty interpolates real and fake batches of the same shape; got "
+                         f"{tuple(real.shape)} and {tuple(fake.shape)}. Use equal batch sizes.")
+    eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), generator=generator).to(real.device, real.dtype)
+    return eps * real.detach() + (1 - eps) * fake.detach()
 
 
 def gradient_penalty(D: Callable, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None = None,
                      generator: torch.Generator | None = None) -> torch.Tensor:
-    """WGAN-GP penalty mean_i (||grad_x D(x_hat_i)||_2 - 1)^2 with x_hat_i = eps_i x_i + (1 - eps_i) x~_i.
+    """WGAN-GP penalty mean_i (||grad_x D(x_hat_i)||_2 - 1)^2 at the points of :func:`interpolate`.
 
-    ``eps`` is drawn once **per sample** (shape ``(B, 1, 1, 1)``), not per pixel, and the norm is taken
-    **per sample** over all of its pixels -- two bugs common in public code. ``real``, ``fake``: ``(B, C, H, W)``.
+    ``eps`` is drawn once **per sample**, not per pixel, and the norm is taken **per sample** over all of
+    its pixels -- two bugs common in public code. ``real``, ``fake``: ``(B, ...)``; ``y``: labels ``(B,)`` for
+    a conditional critic. The graph is kept (``create_graph``), so the penalty trains D's weights. D must
+    treat samples independently (no BatchNorm: see :func:`check_critic`).
     """
-    eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), generator=generator).to(real.device)
-    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    x_hat = interpolate(real, fake, generator).requires_grad_(True)
     out = D(x_hat, y) if y is not None else D(x_hat)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
 
 
+def check_critic(D: nn.Module, loss: "Loss | str") -> bool:
+    """Warn (and return False) when ``D`` contains BatchNorm and ``loss`` has a gradient penalty.
+
+    BatchNorm makes each sample's score depend on the rest of the batch, so the per-sample gradient the
+    penalty constrains is not the critic's (Gulrajani et al. drop it; use LayerNorm or no normalisation).
+    """
+    loss = get(loss)
+    norms = [type(m).__name__ for m in D.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if loss.gp_weight and norms:
+        warnings.warn(f"The {loss.name!r} loss penalises per-sample gradients, but the critic has "
+                      f"{len(norms)} BatchNorm layer(s) ({norms[0]}), which mix the samples of a batch. "
+                      "Use a critic without BatchNorm (e.g. arch='mlp', or the toy2d MLPs).", stacklevel=2)
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- the catalogue
 @dataclass(frozen=True)
 class Loss:
-    """A GAN loss: D's and G's objectives (both minimised) and the extras its D step needs."""
+    """A GAN loss: D's and G's objectives (both minimised), the extras its D step needs, its paper's settings."""
 
     name: str
     d: Callable[..., torch.Tensor]        # (real_out, fake_out, real_label) -> scalar
@@ -98,27 +147,36 @@ class Loss:
     probabilities: bool = True            # sigmoid(out) is a probability (report D(x) as one)
     gp_weight: float = 0.0                # lambda of the WGAN-GP gradient penalty
     clip: float | None = None             # WGAN weight clipping bound
+    settings: dict = field(default_factory=dict, compare=False)  # Config fields of the loss's paper
 
     def stat(self, out: torch.Tensor) -> float:
         """The number logged as D(x) / D(G(z)): mean probability, or mean score for critics."""
         return float((torch.sigmoid(out) if self.probabilities else out).mean())
 
 
+# Arjovsky et al. 2017, Algorithm 1: RMSProp (momentum-based optimisers made the critic unstable),
+# lr 5e-5, n_critic 5, clip 0.01. Gulrajani et al. 2017, Algorithm 1: Adam lr 1e-4, betas (0, 0.9),
+# n_critic 5, lambda 10.
+WGAN_SETTINGS = dict(optimizer="rmsprop", lr=5e-5, k=5)
+WGAN_GP_SETTINGS = dict(optimizer="adam", lr=1e-4, beta1=0.0, beta2=0.9, k=5)
+
 LOSSES: dict[str, Loss] = {
     "minimax": Loss("minimax", d_cross_entropy, g_minimax),
     "non-saturating": Loss("non-saturating", d_cross_entropy, g_non_saturating),
     "lsgan": Loss("lsgan", d_least_squares, g_least_squares, probabilities=False),
-    "wgan": Loss("wgan", d_wasserstein, g_wasserstein, probabilities=False, clip=0.01),
-    "wgan-gp": Loss("wgan-gp", d_wasserstein, g_wasserstein, probabilities=False, gp_weight=10.0),
+    "wgan": Loss("wgan", d_wasserstein, g_wasserstein, probabilities=False, clip=0.01, settings=WGAN_SETTINGS),
+    "wgan-gp": Loss("wgan-gp", d_wasserstein, g_wasserstein, probabilities=False, gp_weight=10.0,
+                    settings=WGAN_GP_SETTINGS),
     "hinge": Loss("hinge", d_hinge, g_wasserstein, probabilities=False),
 }
 
 
 def get(name: str | Loss) -> Loss:
-    """The loss called ``name``; an unknown name lists the valid ones."""
+    """The loss called ``name`` (case and ``_``/``-`` do not matter); an unknown name lists the valid ones."""
     if isinstance(name, Loss):
         return name
+    key = str(name).strip().lower().replace("_", "-")
     try:
-        return LOSSES[name]
+        return LOSSES[key]
     except KeyError:
         raise KeyError(f"Unknown loss {name!r}; choose one of: {', '.join(LOSSES)}.") from None
