@@ -22,7 +22,7 @@ from scipy import linalg
 from torch import nn
 
 from .checkpoint import save_atomic
-from .data import ImageData, default_root, mnist
+from .data import ImageData, default_root, mnist, to_float
 
 
 SIZE = 32  # the classifier's input side: the chapters' DCGANs make 32 (book) or 64 (full) pixel digits
@@ -193,3 +193,36 @@ def generate(G: nn.Module, n: int, nz: int, labels: torch.Tensor | None = None, 
         out.append(G(z, y).cpu())
     G.train(was_training)
     return torch.cat(out)
+
+
+def yardstick_sets(train: ImageData, test: ImageData, n: int = 1000, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Image sets whose quality is known, ``name -> (n, 1, H, W)`` in [-1, 1], to calibrate the scores.
+
+    * ``real (held out)`` -- ``n`` held-out digits the classifier never saw;
+    * ``good generator`` -- those digits moved by up to one pixel, plus N(0, 0.1^2) pixel noise: new, slightly
+      imperfect digits (a stand-in for a good generator; no GAN is trained);
+    * ``blurry`` -- those digits through a 3x3 box filter;
+    * ``collapsed, 1 class`` -- held-out ones only, repeated to ``n``;
+    * ``collapsed, 10 digits`` -- one held-out digit per class, each repeated ``n // 10`` times;
+    * ``noise`` -- uniform random pixels;
+    * ``memorised`` -- ``n`` training digits themselves (a generator that copies its training set).
+
+    Taught in: "Challenges" (evaluation: what the Frechet distance and the MNIST score can and cannot see).
+    """
+    g = torch.Generator().manual_seed(seed)
+    held = to_float(test.images[torch.randperm(len(test), generator=g)[:n]])
+    padded = F.pad(held, (1, 1, 1, 1), value=-1.0)  # background fills the gap a shift leaves
+    side = held.shape[-1]
+    shifts = torch.randint(0, 3, (len(held), 2), generator=g).tolist()
+    moved = torch.stack([padded[i, :, dy:dy + side, dx:dx + side] for i, (dx, dy) in enumerate(shifts)])
+    ones = to_float(test.images[test.labels == 1])
+    ten = to_float(torch.stack([test.images[(test.labels == c).nonzero()[0, 0]] for c in range(10)]))
+    return {
+        "real (held out)": held,
+        "good generator": (moved + 0.1 * torch.randn(moved.shape, generator=g)).clamp(-1, 1),
+        "blurry": F.avg_pool2d(padded, 3, 1),
+        "collapsed, 1 class": ones.repeat(n // len(ones) + 1, 1, 1, 1)[:n],
+        "collapsed, 10 digits": ten.repeat(n // 10, 1, 1, 1),
+        "noise": torch.rand(n, *held.shape[1:], generator=g) * 2 - 1,
+        "memorised": to_float(train.images[torch.randperm(len(train), generator=g)[:n]]),
+    }

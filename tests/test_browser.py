@@ -13,8 +13,6 @@ Set ``GANLIB_SCREENSHOTS=<folder>`` to also save the player at two positions (pl
 """
 from __future__ import annotations
 
-import base64
-import fcntl
 import functools
 import http.server
 import json
@@ -31,135 +29,10 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
-         "--disable-extensions", "--mute-audio", "--hide-scrollbars"]
+sys.path.insert(0, str(ROOT / "tools"))
+from chromium import Chromium  # noqa: E402  (tools/chromium.py: the DevTools-protocol client)
+
 INTERVAL_MS = 150  # the demo player's frame time: short, so that Play visibly advances within a second
-
-
-# ---------------------------------------------------------------- a tiny DevTools-protocol client
-class Chromium:
-    """Headless Chromium driven over ``--remote-debugging-pipe`` (file descriptors 3 and 4, JSON + NUL)."""
-
-    def __init__(self, binary: str, profile: str, size=(1280, 1000)):
-        to_child_r, self._to_child = os.pipe()
-        self._from_child, from_child_w = os.pipe()
-
-        def wire_fds():  # in the child: its fd 3 reads our commands, its fd 4 carries the answers
-            a = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
-            b = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
-            os.dup2(a, 3)
-            os.dup2(b, 4)
-            os.set_inheritable(3, True)
-            os.set_inheritable(4, True)
-
-        self.proc = subprocess.Popen(
-            [binary, *FLAGS, "--remote-debugging-pipe", f"--user-data-dir={profile}",
-             f"--window-size={size[0]},{size[1]}", "about:blank"],
-            preexec_fn=wire_fds, close_fds=False, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(to_child_r)
-        os.close(from_child_w)
-        self._next_id = 0
-        self._answers: dict[int, dict] = {}
-        self.events: list[dict] = []
-        self._cv = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-        self.session = None
-
-    def _read(self):
-        buf = b""
-        while True:
-            try:
-                chunk = os.read(self._from_child, 1 << 20)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                with self._cv:
-                    self._cv.notify_all()
-                return
-            buf += chunk
-            *messages, buf = buf.split(b"\0")
-            with self._cv:
-                for raw in messages:
-                    msg = json.loads(raw)
-                    if "id" in msg:
-                        self._answers[msg["id"]] = msg
-                    else:
-                        self.events.append(msg)
-                self._cv.notify_all()
-
-    def send(self, method: str, timeout: float = 30, session: bool = True, **params) -> dict:
-        with self._cv:
-            self._next_id += 1
-            mid = self._next_id
-        msg = {"id": mid, "method": method, "params": params}
-        if session and self.session:
-            msg["sessionId"] = self.session
-        os.write(self._to_child, json.dumps(msg).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        with self._cv:
-            while mid not in self._answers:
-                left = deadline - time.monotonic()
-                if left <= 0 or self.proc.poll() is not None:
-                    raise RuntimeError(f"Chromium gave no answer to {method} (exit code {self.proc.poll()}).")
-                self._cv.wait(left)
-            answer = self._answers.pop(mid)
-        if "error" in answer:
-            raise RuntimeError(f"{method}: {answer['error']}")
-        return answer.get("result", {})
-
-    def open_page(self):
-        target = self.send("Target.createTarget", session=False, url="about:blank")["targetId"]
-        self.session = self.send("Target.attachToTarget", session=False, targetId=target, flatten=True)["sessionId"]
-        for domain in ("Page", "Runtime", "Network", "Log"):
-            self.send(f"{domain}.enable")
-
-    def js(self, expression: str):
-        """Evaluate ``expression`` in the page and return its (JSON) value; a thrown error fails the test."""
-        res = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in res:
-            raise AssertionError(f"JavaScript failed: {expression}\n{res['exceptionDetails']}")
-        return res["result"].get("value")
-
-    def wait_for(self, expression: str, timeout: float = 20, what: str = "") -> object:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = self.js(expression)
-            if value:
-                return value
-            time.sleep(0.1)
-        raise AssertionError(f"Timed out after {timeout} s waiting for {what or expression}")
-
-    def key(self, key: str, code: int):
-        for kind in ("rawKeyDown", "keyUp"):
-            self.send("Input.dispatchKeyEvent", type=kind, key=key, code=key, windowsVirtualKeyCode=code)
-
-    def mouse(self, kind: str, x: float, y: float, buttons: int = 0):
-        self.send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", buttons=buttons,
-                  clickCount=1 if kind != "mouseMoved" else 0)
-
-    def click(self, x: float, y: float):
-        self.mouse("mouseMoved", x, y)
-        self.mouse("mousePressed", x, y, 1)
-        self.mouse("mouseReleased", x, y)
-
-    def screenshot(self, rect: dict, path: Path):
-        clip = {k: rect[k] for k in ("x", "y", "width", "height")} | {"scale": 1}
-        data = self.send("Page.captureScreenshot", format="png", clip=clip)["data"]
-        path.write_bytes(base64.b64decode(data))
-
-    def close(self):
-        try:
-            self.send("Browser.close", session=False, timeout=5)
-        except RuntimeError:
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        os.close(self._to_child)
 
 
 def chromium_binary() -> str:

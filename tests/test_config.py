@@ -60,3 +60,14 @@ def test_seed_everything_repeats():
 def test_describe_names_the_size():
     text = gl.describe(gl.preset("dcgan-mnist", size="quick"))
     assert "QUICK" in text and "1x32x32" in text
+
+
+@pytest.mark.parametrize("name, fields, expected", [
+    ("dcgan-mnist", {}, "1 epoch(s)"),
+    ("dcgan-mnist", {"max_steps": 7}, "7 G updates (or 1 epoch(s) if that ends sooner)"),
+    ("variants-mnist", {}, "8 G updates per run"),
+])
+def test_describe_reports_the_training_budget(name, fields, expected):
+    cfg = gl.preset(name, size="quick", **fields)
+    assert gl.config.budget(cfg) == expected
+    assert expected in gl.describe(cfg)

@@ -80,3 +80,29 @@ def test_generate_is_seeded_and_keeps_the_mode(tiny_cfg):
     a, b = Mx.generate(G, 10, tiny_cfg.nz, seed=3), Mx.generate(G, 10, tiny_cfg.nz, seed=3)
     torch.testing.assert_close(a, b)
     assert a.shape == (10, 1, 32, 32) and G.training
+
+
+def test_yardstick_sets_are_what_their_names_say():
+    train, test = gl.data.mnist(32, train=True), gl.data.mnist(32, train=False)
+    sets = Mx.yardstick_sets(train, test, n=50, seed=0)
+    assert list(sets) == ["real (held out)", "good generator", "blurry", "collapsed, 1 class",
+                          "collapsed, 10 digits", "noise", "memorised"]
+    for name, x in sets.items():
+        assert x.shape == (50, 1, 32, 32), name
+        assert x.min() >= -1 and x.max() <= 1, name
+    held = sets["real (held out)"]
+    # the "good generator" is each held-out digit moved by at most one pixel, plus small noise
+    moved = sets["good generator"] - held
+    assert 0.05 < moved.abs().mean() < 0.5
+    # blurring keeps the mean brightness of the interior and lowers the pixel spread
+    assert sets["blurry"].std() < held.std()
+    # one class: every image is a held-out one; ten digits: exactly ten distinct images
+    ones = gl.data.to_float(test.images[test.labels == 1])
+    assert all(any(torch.equal(x, o) for o in ones) for x in sets["collapsed, 1 class"])
+    assert len(torch.unique(sets["collapsed, 10 digits"].flatten(1), dim=0)) == 10
+    # memorised: copies of training digits
+    train_f = gl.data.to_float(train.images)
+    assert all((train_f - x).abs().flatten(1).amax(1).min() == 0 for x in sets["memorised"])
+    # the noise is uniform on [-1, 1]: mean near 0, variance near 1/3
+    assert sets["noise"].mean().item() == pytest.approx(0.0, abs=0.02)
+    assert sets["noise"].var().item() == pytest.approx(1 / 3, rel=0.05)
