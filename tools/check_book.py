@@ -26,36 +26,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chromium import Chromium  # noqa: E402
+from chromium import Chromium, QuietHandler, script_errors  # noqa: E402
 
-KNOWN = ("THEBE_JS_URL", "Got invalid theme mode")  # theme-stack messages on every Jupyter Book page
 SKIP = ("genindex.html", "search.html")
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    log: list = []
-
-    def log_request(self, code="-", size="-"):
-        self.log.append((self.path, int(code) if str(code).isdigit() else code))
-
-    def log_message(self, *args):
-        pass
-
-
-def errors_in(events: list) -> list[str]:
-    """Script exceptions, console errors and failed loads among DevTools ``events``."""
-    out = []
-    for e in events:
-        if e.get("method") == "Runtime.exceptionThrown":
-            d = e["params"]["exceptionDetails"]
-            out.append((d.get("exception") or {}).get("description") or d.get("text"))
-        elif e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error":
-            out.append(" ".join(str(a.get("value", a.get("description"))) for a in e["params"]["args"]))
-        elif e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error":
-            entry = e["params"]["entry"]
-            if not entry.get("url", "").endswith("/favicon.ico"):
-                out.append(f"{entry['text']} {entry.get('url', '')}")
-    return [m for m in out if not any(k in str(m) for k in KNOWN)]
 
 
 def check_page(chrome: Chromium, origin: str, rel: str, log: list, shots: Path | None) -> dict:
@@ -83,7 +56,7 @@ def check_page(chrome: Chromium, origin: str, rel: str, log: list, shots: Path |
                 return {{x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height}}; }})()""")
             chrome.screenshot(box, shots / f"{stem}__player{i + 1}.png")
     return {"page": rel, "requests": len(urls), "outside": outside, "failed": failed,
-            "errors": errors_in(chrome.events), "players": n_players}
+            "errors": script_errors(chrome.events), "players": n_players}
 
 
 def main(argv=None) -> int:
@@ -103,7 +76,7 @@ def main(argv=None) -> int:
         sys.exit("Chromium is not installed: `apt-get install -y chromium` (Debian).")
 
     log: list = []
-    handler = type("Handler", (_Quiet,), {"log": log})
+    handler = type("Handler", (QuietHandler,), {"log": log})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     origin = f"http://127.0.0.1:{server.server_address[1]}"

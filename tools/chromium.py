@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import http.server
 import json
 import os
 import subprocess
@@ -141,3 +142,39 @@ class Chromium:
             self.proc.kill()
             self.proc.wait()
         os.close(self._to_child)
+
+
+# Two messages of the theme stack, on every Jupyter Book page and harmless: sphinx-thebe 0.3.1 writes its
+# `const THEBE_JS_URL` line twice (the second copy throws; thebe is off in this book), and
+# pydata-sphinx-theme logs "invalid theme mode" on a first visit (empty localStorage) before using "auto".
+KNOWN_HARMLESS = ("THEBE_JS_URL", "Got invalid theme mode: . Resetting to auto.")
+
+
+def script_errors(events: list, known: tuple = KNOWN_HARMLESS) -> list[str]:
+    """Script exceptions, console errors and failed loads among DevTools ``events`` (``known`` ones left out;
+    a missing favicon is not counted: the book has none)."""
+    errors = []
+    for e in events:
+        if e.get("method") == "Runtime.exceptionThrown":
+            d = e["params"]["exceptionDetails"]
+            errors.append((d.get("exception") or {}).get("description") or d.get("text"))
+        elif e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error":
+            errors.append(" ".join(str(a.get("value", a.get("description"))) for a in e["params"]["args"]))
+        elif e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error":
+            entry = e["params"]["entry"]
+            if not entry.get("url", "").endswith("/favicon.ico"):
+                errors.append(f"{entry['text']} {entry.get('url', '')}")
+    return [m for m in errors if not any(k in str(m) for k in known)]
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """A static file server that logs ``(path, status)`` pairs into the class attribute ``log`` and prints
+    nothing; subclass it with ``type("H", (QuietHandler,), {"log": []})`` for a log of your own."""
+
+    log: list = []
+
+    def log_request(self, code="-", size="-"):
+        self.log.append((self.path, int(code) if str(code).isdigit() else code))
+
+    def log_message(self, *args):
+        pass
