@@ -46,7 +46,7 @@ def check_page(chrome: Chromium, origin: str, rel: str, log: list, shots: Path |
     time.sleep(1.0)  # late requests (fonts, images below the fold)
     urls = [e["params"]["request"]["url"] for e in chrome.events if e.get("method") == "Network.requestWillBeSent"]
     outside = [u for u in urls if not (u.startswith(origin + "/") or u.startswith(("data:", "blob:")))]
-    failed = [(p, c) for p, c in log if c != 200 and not p.endswith("favicon.ico")]
+    failed = [(p, c) for p, c in log if c not in (200, 304) and not p.endswith("favicon.ico")]  # 304: cached
     if shots is not None:
         stem = rel.replace("/", "__").removesuffix(".html")
         chrome.screenshot({"x": 0, "y": 0, "width": 1280, "height": 1000}, shots / f"{stem}.png")
