@@ -208,8 +208,11 @@ def mode_metrics(samples: torch.Tensor, centers: torch.Tensor, std: float, n_std
 
     A sample is *high quality* when it lies within ``n_std`` standard deviations of some centre; a mode is
     *covered* when at least ``min_share`` of all samples are high-quality samples of that mode (the
-    definitions of Srivastava et al. 2017, with 3 std and 1%). Returns ``{"modes": int covered, "hq": float
-    share of high-quality samples, "counts": list of the K per-mode counts, "n": N}``.
+    definitions of Srivastava et al. 2017, with 3 std and 1%). A mode is *reached* when it is the nearest
+    centre of at least ``min_share`` of the samples, however far they are: a generator that has spread over
+    the data but not yet sharpened onto the modes reaches many and covers few. Returns ``{"modes": int
+    covered, "reached": int, "hq": float share of high-quality samples, "counts": list of the K per-mode
+    counts of high-quality samples, "n": N}``.
     """
     samples = torch.as_tensor(samples, dtype=torch.float32).detach().cpu()
     centers = torch.as_tensor(centers, dtype=torch.float32).cpu()
@@ -220,7 +223,9 @@ def mode_metrics(samples: torch.Tensor, centers: torch.Tensor, std: float, n_std
     good = nearest <= n_std * std
     counts = torch.bincount(which[good], minlength=len(centers))
     covered = int((counts >= min_share * len(samples)).sum())
-    return {"modes": covered, "hq": float(good.float().mean()), "counts": counts.tolist(), "n": len(samples)}
+    reached = int((torch.bincount(which, minlength=len(centers)) >= min_share * len(samples)).sum())
+    return {"modes": covered, "reached": reached, "hq": float(good.float().mean()), "counts": counts.tolist(),
+            "n": len(samples)}
 
 
 def evaluate(G: nn.Module, nz: int, centers: torch.Tensor, std: float, n: int = 2500, seed: int = 0) -> dict:

@@ -105,6 +105,20 @@ def test_mode_metrics_on_hand_made_samples():
     assert m["hq"] == pytest.approx(307 / 400)
     assert m["counts"] == [200, 0, 0, 100, 0, 4, 3, 0]
     assert m["n"] == 400
+    assert m["reached"] == 3  # the 93 at the origin are equidistant: argmin puts them all on mode 0
+
+
+def test_mode_metrics_reached_counts_modes_approached_from_afar():
+    c = toy2d.grid_centers(5, 2.0)                    # 25 centres, spacing 2
+    std = 0.05
+    # 250 samples, 10 near every centre but 0.5 away from it (10 std): every mode reached, none covered
+    offset = torch.tensor([0.5, 0.0])
+    x = (c + offset).repeat_interleave(10, dim=0)
+    m = toy2d.mode_metrics(x, c, std)
+    assert (m["reached"], m["modes"], m["hq"]) == (25, 0, 0.0)
+    # the same samples pulled onto their centres: every mode reached and covered
+    m = toy2d.mode_metrics(c.repeat_interleave(10, dim=0), c, std)
+    assert (m["reached"], m["modes"], m["hq"]) == (25, 25, 1.0)
 
 
 def test_mode_metrics_three_sigma_boundary():
