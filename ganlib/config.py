@@ -171,7 +171,8 @@ PRESETS: dict[str, dict] = {
     # matching_d = D also learns that real digits with wrong labels are fake (Reed et al.; conditional.py);
     # mode_seeking = weight of the term that makes two z give two different digits (Mao et al.). Without
     # these two, the source's recipe at book size (4,000 offline digits) drew ONE image per class whatever z
-    # was, with 0.45 class accuracy after 1,550 updates (benchmarks/conditional_book.py --plain).
+    # was, with 0.45 class accuracy after 1,550 updates at lr 2e-4 (benchmarks/conditional_book.py --plain
+    # --epochs 25 --lr 2e-4).
     "cgan-mnist": {
         "base": dict(arch="dcgan", nc=1, image_size=32, n_classes=10, nz=100, bias=True, lr=2e-4, beta1=0.5,
                      seed=999, n_fixed=100, extra={"n_per_class": 500, "matching_d": True, "mode_seeking": 1.0}),
