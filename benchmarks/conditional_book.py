@@ -5,7 +5,8 @@ worst class, per class) as read by ganlib's MNIST classifier, and the per-class 
 generated digits and the real training digits of the same class (with the real-vs-real floor: training
 digits against the held-out digits of that class). Optionally saves the final 10x10 fixed grid as a PNG.
 
-    GANLIB_DATA=/work/main/data nice -n 10 python benchmarks/conditional_book.py --grid cgan_grid.png
+    GANLIB_DATA=$PWD/data python benchmarks/conditional_book.py --grid cgan_grid.png --eval-every 10
+    python benchmarks/conditional_book.py --plain --epochs 25 --lr 2e-4   # the source's recipe alone
     python benchmarks/conditional_book.py --time-widths 32,48,64 --steps 20   # seconds per step only
 
 Timings depend on the machine and on what else runs on it; say so when you report them.
