@@ -30,7 +30,7 @@ from torch import nn
 from torch.func import functional_call
 
 from . import losses as L
-from .train import d_step
+from .train import d_step, g_step
 
 
 class UnrolledGStep:
@@ -91,12 +91,7 @@ class UnrolledGStep:
                                "or call step.bind(run) / construct it with opt_d=...")
         loss = L.get(loss)
         D_K = self.lookahead(G, D, loss, z.shape[0])
-        opt_g.zero_grad(set_to_none=True)
-        fake_out = D_K(G(z, y_fake), y_fake)
-        loss_g = loss.g(fake_out)
-        loss_g.backward()
-        opt_g.step()
-        return {"loss_g": loss_g.item(), "d_g_z2": loss.stat(fake_out.detach())}
+        return g_step(G, D_K, opt_g, z, loss, y_fake)  # the ordinary G step, against the unrolled D
 
     def lookahead(self, G: nn.Module, D: nn.Module, loss: L.Loss, batch_size: int):
         """D after ``unroll`` steps of its optimiser, as a callable ``D_K(x, y=None) -> (B,)``; D is untouched.
