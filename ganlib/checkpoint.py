@@ -1,17 +1,21 @@
-"""Save and resume a whole training run in one file.
+"""Checkpoints: a training run's state in and out of one file, atomically and safely.
 
-A checkpoint holds the nets, both optimisers, the step/epoch position (with the epoch's shuffle order),
-the configuration, the fixed noise, the History with its snapshots, and the RNG states, so that a
-resumed run continues exactly where it stopped. It is written atomically (to a temporary file that then
-replaces the old one), so an interruption while saving never leaves a broken file, and read back with
-``torch.load(weights_only=True)`` (no pickled code runs).
+A run's checkpoint holds its nets, both optimisers, the step/epoch position (with the epoch's shuffle
+order), the configuration, what data it trains on, the fixed noise, the History with its snapshots, and
+the RNG states (``ganlib.train.Run.state_dict`` makes that dict; this module knows nothing of Run). It is
+written atomically (:func:`ganlib.util.atomic_save`) and read back with ``torch.load(weights_only=True)``
+(no pickled code runs). Resuming is refused, before any work, when the configuration or the data differ.
 
-Taught in: "DCGAN on MNIST" (resume), "DCGAN on faces" (save and reload G).
+Where runs go: ``$GANLIB_RUNS`` (default ``runs`` beside the notebook), one file per preset and size
+(:func:`run_path`); point it at Google Drive on Colab so that a recycled machine resumes.
+
+Floor 1 (imports config, util). Taught in: "DCGAN on MNIST" (resume), "DCGAN on faces" (save and reload G).
 """
 from __future__ import annotations
 
 import os
 import random
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,33 +23,53 @@ import torch
 from torch import nn
 
 from .config import Config
+from .util import atomic_save
 
 # Fields that may change between a run and its resumption: the training budget and logging only.
 RESUMABLE_CHANGES = {"num_epochs", "max_steps", "log_every", "dataroot", "size"}
-FORMAT = 1
+FORMAT = 2  # 2: the data a run trains on is recorded; the chapter settings are typed
+
+
+def runs_dir() -> Path:
+    """Where checkpoints go: ``$GANLIB_RUNS`` if set, else ``runs`` (relative to the working folder)."""
+    return Path(os.environ.get("GANLIB_RUNS", "runs"))
+
+
+def run_path(cfg: Config, tag: str = "") -> Path:
+    """The checkpoint file of preset ``cfg.name`` at ``cfg.size``: ``$GANLIB_RUNS/<name>[-tag]-<size>.pt``."""
+    name = cfg.name.replace("/", "-") + (f"-{tag}" if tag else "")
+    return runs_dir() / f"{name}-{cfg.size}.pt"
 
 
 def exists(path) -> bool:
     return Path(path).is_file()
 
 
-def save_atomic(obj, path) -> None:
-    """``torch.save(obj, path)`` through a temporary file and ``os.replace``: never a half-written file."""
+def check_writable(path) -> None:
+    """Raise a clear error now, not after an epoch, when a checkpoint cannot be written at ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    if path.is_dir():
+        raise IsADirectoryError(f"The checkpoint path {path} is a folder; give a file path such as {path / 'run.pt'}.")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"Cannot write the checkpoint {path}: {parent} is a file, not a folder. "
+                                         "Give another checkpoint path.")
+            break
     try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as err:
+        raise PermissionError(f"Cannot write the checkpoint {path} ({type(err).__name__}: {err.strerror or err}). "
+                              "Choose a writable folder, e.g. set GANLIB_RUNS or pass another checkpoint path.") from None
 
 
-def _rng_state(run) -> dict:
+def rng_state(generator: torch.Generator) -> dict:
+    """Every RNG a run draws from: its own ``generator``, torch (CPU, CUDA), NumPy and Python."""
     np_state = np.random.get_state()
     return {
-        "run": run.generator.get_state(),
+        "run": generator.get_state(),
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
@@ -54,7 +78,8 @@ def _rng_state(run) -> dict:
     }
 
 
-def _set_rng_state(state: dict, generator: torch.Generator) -> None:
+def set_rng_state(state: dict, generator: torch.Generator) -> None:
+    """Restore what :func:`rng_state` saved (``generator`` gets the run's own state)."""
     generator.set_state(state["run"])
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
@@ -64,20 +89,9 @@ def _set_rng_state(state: dict, generator: torch.Generator) -> None:
     random.setstate(state["python"])
 
 
-def save(path, run) -> None:
-    """Write ``run`` (a :class:`ganlib.train.Run`) to ``path`` atomically."""
-    save_atomic({
-        "format": FORMAT,
-        "config": run.cfg.to_dict(),
-        "G": run.G.state_dict(), "D": run.D.state_dict(),
-        "opt_g": run.opt_g.state_dict(), "opt_d": run.opt_d.state_dict(),
-        "step": run.step, "epoch": run.epoch, "epoch_pos": run.epoch_pos,
-        "epoch_perm": run.epoch_perm,
-        "fixed_noise": run.fixed_noise.cpu(),
-        "fixed_labels": None if run.fixed_labels is None else run.fixed_labels.cpu(),
-        "history": run.history.to_dict(),
-        "rng": _rng_state(run),
-    }, path)
+def save(path, state: dict) -> None:
+    """Write a run's ``state`` (``Run.state_dict()``) to ``path`` atomically."""
+    atomic_save({"format": FORMAT, "kind": "run", **state}, path)
 
 
 def read(path) -> dict:
@@ -88,10 +102,11 @@ def read(path) -> dict:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise ValueError(f"{path} is not a readable ganlib checkpoint ({type(err).__name__}: {err}). "
+        raise ValueError(f"{path} is not a readable ganlib checkpoint ({type(err).__name__}: {str(err)[:200]}). "
                          "Delete it (or pass another path) to start a new run.") from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a ganlib checkpoint of format {FORMAT}. "
+        found = blob.get("format") if isinstance(blob, dict) else type(blob).__name__
+        raise ValueError(f"{path} is not a ganlib checkpoint of format {FORMAT} (found {found!r}). "
                          "Delete it (or pass another path) to start a new run.")
     return blob
 
@@ -103,50 +118,41 @@ def config_differences(saved: dict, cfg: Config) -> list[str]:
             for k in sorted(set(saved) | set(now)) if k not in RESUMABLE_CHANGES and saved.get(k) != now.get(k)]
 
 
-def load(path, G: nn.Module, D: nn.Module, cfg: Config, device: torch.device | None = None):
-    """Rebuild the :class:`ganlib.train.Run` saved at ``path`` into ``G`` and ``D``.
-
-    Refuses (ValueError naming the fields) when ``cfg`` differs from the saved configuration in anything
-    but the budget (``num_epochs``, ``max_steps``) and logging.
-    """
-    from .config import device as best_device
-    from .train import History, Run, make_optimizer
-
+def read_run(path, cfg: Config, data_id: dict) -> dict:
+    """The run state saved at ``path``, after checking that it is a whole run made with ``cfg`` on the data
+    described by ``data_id`` (``ganlib.train.data_identity``); refuses with what differs and what to do."""
     blob = read(path)
+    if blob.get("kind") != "run":
+        raise ValueError(f"{path} holds only a generator (saved by gl.checkpoint.save_generator), not a training "
+                         "run. Load it with gl.checkpoint.load_generator(path, G), or give fit another checkpoint path.")
     diff = config_differences(blob["config"], cfg)
     if diff:
         raise ValueError(f"Cannot resume {path}: it was made with another configuration.\n  " + "\n  ".join(diff)
                          + "\nUse the same settings, or give a new checkpoint path to start a fresh run.")
-    device = device or best_device()
-    try:
-        G.load_state_dict(blob["G"])
-        D.load_state_dict(blob["D"])
-    except RuntimeError as err:
-        raise ValueError(f"{path} holds weights of other networks than G and D here: {str(err)[:300]}") from None
-    G, D = G.to(device), D.to(device)
-    opt_g, opt_d = make_optimizer(G.parameters(), cfg), make_optimizer(D.parameters(), cfg)
-    opt_g.load_state_dict(blob["opt_g"])
-    opt_d.load_state_dict(blob["opt_d"])
-    generator = torch.Generator()
-    _set_rng_state(blob["rng"], generator)
-    fixed_labels = blob["fixed_labels"]
-    return Run(cfg=cfg, G=G, D=D, opt_g=opt_g, opt_d=opt_d, fixed_noise=blob["fixed_noise"].to(device),
-               fixed_labels=None if fixed_labels is None else fixed_labels.to(device),
-               history=History.from_dict(blob["history"]), generator=generator, step=blob["step"],
-               epoch=blob["epoch"], epoch_pos=blob["epoch_pos"], epoch_perm=blob["epoch_perm"], device=device)
+    saved = blob["data"]
+    diff = [f"{k}: the checkpoint trained on {saved.get(k)!r}, this run has {data_id.get(k)!r}"
+            for k in ("source", "count", "shape", "fingerprint") if saved.get(k) != data_id.get(k)]
+    if diff:
+        raise ValueError(f"Cannot resume {path}: it was trained on other data.\n  " + "\n  ".join(diff)
+                         + "\nTrain on the same data (e.g. the same GANLIB_DATA), or delete the checkpoint "
+                         "(or give another path) to start a fresh run on this data.")
+    return blob
 
 
 def save_generator(path, G: nn.Module, cfg: Config) -> None:
     """Save G's weights with its configuration (atomically), for reloading into a fresh G."""
-    save_atomic({"format": FORMAT, "config": cfg.to_dict(), "G": G.state_dict()}, path)
+    atomic_save({"format": FORMAT, "kind": "generator", "config": cfg.to_dict(), "G": G.state_dict()}, path)
 
 
 def load_generator(path, G: nn.Module, cfg: Config | None = None) -> nn.Module:
-    """Load weights saved by :func:`save_generator` (or a full checkpoint) into ``G``; checks the config."""
+    """Load weights saved by :func:`save_generator` (or a run's checkpoint) into ``G``; checks the config."""
     blob = read(path)
     if cfg is not None:
         diff = config_differences(blob["config"], cfg)
         if diff:
             raise ValueError(f"{path} was saved for another configuration:\n  " + "\n  ".join(diff))
-    G.load_state_dict(blob["G"])
+    try:
+        G.load_state_dict(blob["G"])
+    except RuntimeError as err:
+        raise ValueError(f"{path} holds the weights of another generator than this G: {str(err)[:300]}") from None
     return G

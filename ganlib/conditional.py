@@ -6,29 +6,25 @@ generator that ignores its label (a known failure of public cGAN code, PyTorch-G
 
 * :func:`encoding_figure` -- the two label encodings, a one-hot vector (G's input) and a label map (D's).
 * :func:`class_samples` -- ``n`` generated digits of every class, with the labels they were asked for.
-* :func:`confusion_matrix`, :func:`class_accuracy` -- what the MNIST classifier of :mod:`ganlib.metrics`
-  reads in each generated digit, per class and overall.
-* :func:`per_class_frechet` -- the Frechet distance, class by class, between generated and real digits.
-* :func:`evaluate` -- all of the above for a trained generator, in one call.
+* :func:`class_scores` -- the class accuracy (what the MNIST classifier reads in each generated digit,
+  :func:`ganlib.metrics.class_accuracy`) and the per-class Frechet distance
+  (:func:`ganlib.metrics.per_class_frechet`) of a trained generator, in one call.
 * :func:`plot_confusion`, :func:`plot_per_class` -- the pictures of those numbers.
-* :func:`slerp`, :func:`interpolation_frames`, :func:`explorer` -- walking through z with the class held.
+* :func:`interpolation_frames`, :func:`explorer` -- walking through z with the class held (by
+  :func:`ganlib.models.slerp`, also reachable here as ``conditional.slerp``).
 
-Taught in: "Conditional GAN on MNIST" (chapter 6).
+Floor 5 (a chapter helper). Taught in: "Conditional GAN on MNIST" (chapter 6).
 """
 from __future__ import annotations
-
-import dataclasses
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from . import losses as L
 from . import metrics
 from .data import ImageData
-from .models import label_maps, one_hot
-from .train import d_step, g_step
+from .models import label_maps, one_hot, slerp  # slerp lives in models (chapters 4 and 6 use it)
+from .util import eval_mode
 from .viz import grid
 
 
@@ -64,89 +60,6 @@ def encoding_figure(y: int, n_classes: int = 10, size: int = 32):
     return fig
 
 
-# ---------------------------------------------------------------- a matching-aware discriminator step
-def wrong_labels(y: torch.Tensor, n_classes: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """For labels ``y (B,)``, labels ``(B,)`` drawn uniformly from the *other* ``n_classes - 1`` classes."""
-    shift = torch.randint(1, n_classes, y.shape, generator=generator).to(y.device)
-    return (y + shift) % n_classes
-
-
-def matching_d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor,
-                    z: torch.Tensor, loss, real_label: float = 1.0, y: torch.Tensor | None = None,
-                    y_fake: torch.Tensor | None = None, generator: torch.Generator | None = None) -> dict:
-    """A D step that also shows D real images with *wrong* labels as "fake" (the matching-aware
-    discriminator of Reed et al.), so that D must check whether image and label belong together.
-
-    D minimises ``(loss.d(D(x|y), D(G(z|y')|y')) + loss.d(D(x|y), D(x|wrong)))/2``; for the cross-entropy
-    losses that is ``-log D(x|y) - 1/2 log(1 - D(G(z|y')|y')) - 1/2 log(1 - D(x|wrong))``. It is
-    :func:`ganlib.train.d_step` with that loss: same signature, same statistics; pass it to
-    ``gl.fit(..., d_step_fn=matching_d_step)``. ``x`` ``(B, C, H, W)``, ``y``, ``y_fake`` ``(B,)``.
-    """
-    if y is None or y_fake is None:
-        raise ValueError("matching_d_step is for conditional runs: it needs the real labels y and y_fake.")
-    loss = L.get(loss)
-    wrong = wrong_labels(y, D.n_classes, generator)
-
-    def d_loss(real_out, fake_out, label):
-        mismatch_out = D(real, wrong)
-        return 0.5 * (loss.d(real_out, fake_out, label) + loss.d(real_out, mismatch_out, label))
-
-    return d_step(G, D, opt_d, real, z, dataclasses.replace(loss, d=d_loss), real_label, y, y_fake, generator)
-
-
-def pair_labels(y: torch.Tensor) -> torch.Tensor:
-    """Labels ``(B,)`` whose second half repeats the first: samples ``i`` and ``i + B//2`` share a label."""
-    half = y.shape[0] // 2
-    return torch.cat([y[:half], y[:half], y[2 * half:]])
-
-
-def mode_seeking_g_step(weight: float = 1.0, eps: float = 1e-5):
-    """A G step (for ``gl.fit(..., g_step_fn=...)``) with the mode-seeking term of Mao et al. against a
-    generator that ignores ``z``.
-
-    The batch is split into pairs that share a label (:func:`pair_labels`) but not a noise vector; besides
-    its loss, G minimises ``weight / (ms + eps)`` with ``ms = mean|G(z1|y) - G(z2|y)| / mean|z1 - z2|``:
-    two noise vectors must give two different digits. Returns a function with the signature of
-    :func:`ganlib.train.g_step`; the ``loss_g`` it reports is the adversarial part alone, so that it
-    compares with plain runs.
-    """
-    def step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: torch.Tensor, loss,
-             y_fake: torch.Tensor | None = None) -> dict:
-        if y_fake is None:
-            raise ValueError("mode_seeking_g_step is for conditional runs: it needs the labels y_fake.")
-        loss = L.get(loss)
-        half = z.shape[0] // 2
-        made, adversarial = [], []
-
-        def g_recorded(z_, y_):
-            made.append(G(z_, y_))
-            return made[-1]
-
-        def g_loss(fake_out):
-            adv = loss.g(fake_out)
-            adversarial.append(adv.item())
-            fake = made[-1]
-            ms = (fake[:half] - fake[half:2 * half]).abs().mean() / (z[:half] - z[half:2 * half]).abs().mean()
-            return adv + weight / (ms + eps)
-
-        stats = g_step(g_recorded, D, opt_g, z, dataclasses.replace(loss, g=g_loss), pair_labels(y_fake))
-        stats["loss_g"] = adversarial[-1]
-        return stats
-
-    return step
-
-
-def step_functions(cfg) -> dict:
-    """The ``d_step_fn`` / ``g_step_fn`` keyword arguments for ``gl.fit`` that ``cfg.extra`` asks for:
-    ``matching_d`` (bool) -> :func:`matching_d_step`; ``mode_seeking`` (weight > 0) -> :func:`mode_seeking_g_step`."""
-    steps = {}
-    if cfg.extra.get("matching_d"):
-        steps["d_step_fn"] = matching_d_step
-    if cfg.extra.get("mode_seeking", 0) > 0:
-        steps["g_step_fn"] = mode_seeking_g_step(cfg.extra["mode_seeking"])
-    return steps
-
-
 # ---------------------------------------------------------------- generated digits and their classes
 def class_labels(n_per_class: int, n_classes: int = 10) -> torch.Tensor:
     """``(n_classes * n_per_class,)`` labels: ``n_per_class`` zeros, then ones, ... (class-sorted)."""
@@ -164,84 +77,8 @@ def class_samples(G: nn.Module, nz: int, n_per_class: int, n_classes: int = 10,
     return metrics.generate(G, len(labels), nz, labels, seed=seed), labels
 
 
-def confusion_matrix(asked: torch.Tensor, read: torch.Tensor, n_classes: int = 10) -> torch.Tensor:
-    """Counts ``(n_classes, n_classes)``: entry ``[i, j]`` = how many digits asked for as class ``i`` were
-    read as class ``j``. ``asked``, ``read``: integer labels ``(N,)``."""
-    if asked.shape != read.shape:
-        raise ValueError(f"asked {tuple(asked.shape)} and read {tuple(read.shape)} must have the same shape.")
-    index = asked.long() * n_classes + read.long()
-    return torch.bincount(index, minlength=n_classes * n_classes).view(n_classes, n_classes)
-
-
-@dataclass
-class ClassAccuracy:
-    """How often the classifier reads the asked-for class.
-
-    ``overall``: share of all samples read correctly; ``per_class``: ``(n_classes,)`` share per asked class;
-    ``confusion``: ``(n_classes, n_classes)`` counts (rows asked, columns read).
-    """
-
-    overall: float
-    per_class: torch.Tensor
-    confusion: torch.Tensor
-
-    @property
-    def worst(self) -> tuple[int, float]:
-        """The asked class read correctly least often, and its accuracy."""
-        c = int(self.per_class.argmin())
-        return c, float(self.per_class[c])
-
-
-def accuracy_from_confusion(confusion: torch.Tensor) -> ClassAccuracy:
-    """Overall and per-class accuracy from a confusion matrix (rows: asked class, columns: read class)."""
-    confusion = confusion.long()
-    rows = confusion.sum(1)
-    if (rows == 0).any():
-        raise ValueError("Some class has no samples; generate at least one digit of every class.")
-    diag = confusion.diagonal()
-    return ClassAccuracy(overall=float(diag.sum() / confusion.sum()), per_class=diag.double() / rows.double(),
-                         confusion=confusion)
-
-
-def class_accuracy(classifier: nn.Module, images: torch.Tensor, asked: torch.Tensor,
-                   n_classes: int = 10) -> ClassAccuracy:
-    """What ``classifier`` reads in ``images (N, 1, H, W)`` compared with the classes ``asked (N,)`` for."""
-    read = metrics.probabilities(classifier, images).argmax(1)
-    return accuracy_from_confusion(confusion_matrix(asked.cpu(), read, n_classes))
-
-
-def per_class_frechet(classifier: nn.Module, images: torch.Tensor, asked: torch.Tensor, real: ImageData,
-                      n_classes: int = 10, max_real: int | None = 2000) -> torch.Tensor:
-    """Frechet distance ``(n_classes,)`` between the generated digits of each class and the real digits of
-    that class, on the classifier's 128 penultimate features.
-
-    ``real`` must carry labels; at most ``max_real`` real digits per class are used (all if None). Each
-    side needs well over a hundred samples per class for a stable covariance.
-    """
-    if real.labels is None:
-        raise ValueError("per_class_frechet needs labelled real digits (ganlib.data.mnist gives them).")
-    fake_feat = metrics.features(classifier, images)
-    out = torch.zeros(n_classes, dtype=torch.float64)
-    for c in range(n_classes):
-        idx = (real.labels == c).nonzero().view(-1)[:max_real]
-        if len(idx) < 2 or int((asked == c).sum()) < 2:
-            raise ValueError(f"class {c} has too few samples for a covariance (real {len(idx)}, "
-                             f"generated {int((asked == c).sum())}).")
-        real_feat = metrics.features(classifier, real.images[idx])
-        out[c] = metrics.frechet_distance(real_feat, fake_feat[asked.cpu() == c])
-    return out
-
-
-def real_frechet_floor(classifier: nn.Module, a: ImageData, b: ImageData, n_classes: int = 10,
-                       max_real: int | None = 2000) -> torch.Tensor:
-    """Per-class Frechet distance ``(n_classes,)`` between two sets of *real* digits (e.g. training vs
-    held-out): what the number looks like for a perfect generator at these sample sizes."""
-    keep = torch.cat([(a.labels == c).nonzero().view(-1)[:max_real] for c in range(n_classes)])
-    return per_class_frechet(classifier, a.images[keep], a.labels[keep], b, n_classes, max_real)
-
-
-def evaluate(G: nn.Module, nz: int, real: ImageData, n_per_class: int = 500, n_classes: int = 10,
-             seed: int = 0, classifier: nn.Module | None = None) -> dict:
+def class_scores(G: nn.Module, nz: int, real: ImageData, n_per_class: int = 500, n_classes: int = 10,
+                 seed: int = 0, classifier: nn.Module | None = None) -> dict:
     """Class accuracy and per-class Frechet distance of a conditional ``G`` against labelled ``real`` digits.
 
     Returns ``{"accuracy": ClassAccuracy, "frechet": (n_classes,) tensor, "images": (N, C, H, W),
@@ -250,8 +87,8 @@ def evaluate(G: nn.Module, nz: int, real: ImageData, n_per_class: int = 500, n_c
     if classifier is None:
         classifier, _ = metrics.mnist_classifier(verbose=False)
     images, asked = class_samples(G, nz, n_per_class, n_classes, seed)
-    return {"accuracy": class_accuracy(classifier, images, asked, n_classes),
-            "frechet": per_class_frechet(classifier, images, asked, real, n_classes),
+    return {"accuracy": metrics.class_accuracy(classifier, images, asked, n_classes),
+            "frechet": metrics.per_class_frechet(classifier, images, asked, real, n_classes),
             "images": images, "asked": asked}
 
 
@@ -284,7 +121,7 @@ def plot_confusion(confusion: torch.Tensor, title: str = "What the classifier re
     return fig
 
 
-def plot_per_class(accuracy: ClassAccuracy, frechet: torch.Tensor | None = None,
+def plot_per_class(accuracy: metrics.ClassAccuracy, frechet: torch.Tensor | None = None,
                    floor: torch.Tensor | None = None, target: float | None = None):
     """Bars of per-class accuracy (with the overall value and an optional ``target`` line) and, if given,
     per-class Frechet distance (with the real-vs-real ``floor``). Returns the figure."""
@@ -322,24 +159,6 @@ def plot_per_class(accuracy: ClassAccuracy, frechet: torch.Tensor | None = None,
 
 
 # ---------------------------------------------------------------- walking through z
-def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Spherical interpolation between latent vectors ``a``, ``b`` ``(nz,)`` at times ``t`` ``(T,)`` -> ``(T, nz)``.
-
-    Follows the great circle through the directions of ``a`` and ``b`` and blends their lengths linearly,
-    so every point keeps a length typical of N(0, I) samples; the straight line would pass close to the
-    origin, where G has seen no z in training (about sqrt(nz/2) instead of sqrt(nz) at the midpoint).
-    """
-    t = torch.as_tensor(t, dtype=a.dtype).view(-1, 1)
-    na, nb = a.norm(), b.norm()
-    ua, ub = a / na, b / nb
-    omega = torch.arccos((ua @ ub).clamp(-1.0, 1.0))
-    if omega.abs() < 1e-6:  # (almost) the same direction: the straight line is the arc
-        direction = (1 - t) * ua + t * ub
-    else:
-        direction = (torch.sin((1 - t) * omega) * ua + torch.sin(t * omega) * ub) / torch.sin(omega)
-    return direction * ((1 - t) * na + t * nb)
-
-
 @torch.no_grad()
 def interpolation_frames(G: nn.Module, nz: int, n_frames: int = 24, digits=range(10), seeds=(1, 2),
                          classifier: nn.Module | None = None, nrow: int = 5,
@@ -349,19 +168,17 @@ def interpolation_frames(G: nn.Module, nz: int, n_frames: int = 24, digits=range
 
     Returns ``(frames, captions)``: uint8 pictures ``(H, W, C)`` with the ``digits`` in rows of ``nrow``,
     enlarged ``scale`` times, and one caption per frame (what the classifier reads, if one is given),
-    ready for ``ganlib.viz.player(frames, labels=captions)``.
+    ready for ``ganlib.player.player(frames, labels=captions)``.
     """
     digits = torch.as_tensor(list(digits))
     z_a, z_b = (torch.randn(nz, generator=torch.Generator().manual_seed(s)) for s in seeds)
     ts = torch.linspace(0, 1, n_frames)
     path = slerp(z_a, z_b, ts)                                        # (T, nz)
     where = next(G.parameters()).device
-    was_training = G.training
-    G.eval()
     z = path.repeat_interleave(len(digits), 0)                       # (T * n_digits, nz)
     y = digits.repeat(n_frames)
-    images = G(z.to(where), y.to(where)).cpu()
-    G.train(was_training)
+    with eval_mode(G):
+        images = G(z.to(where), y.to(where)).cpu()
     read = None
     if classifier is not None:
         read = metrics.probabilities(classifier, images).argmax(1).view(n_frames, len(digits))
@@ -395,13 +212,120 @@ def explorer(G: nn.Module, nz: int, n_classes: int = 10, seeds=(1, 2), width: in
     def draw(_=None):
         z_a, z_b = (torch.randn(nz, generator=torch.Generator().manual_seed(int(s.value))) for s in (seed_a, seed_b))
         z = slerp(z_a, z_b, torch.tensor([t.value]))
-        was_training = G.training
-        G.eval()
-        x = G(z.to(where), torch.tensor([digit.value], device=where)).cpu()
-        G.train(was_training)
+        with eval_mode(G):
+            x = G(z.to(where), torch.tensor([digit.value], device=where)).cpu()
         image.value = encode(grid(x, nrow=1, padding=0), "png")[1]
 
     for w in (digit, t, seed_a, seed_b):
         w.observe(draw, names="value")
     draw()
     return W.HBox([W.VBox([digit, t, seed_a, seed_b]), image])
+
+
+# ---------------------------------------------------------------- the chapter's targets
+def check_targets(accuracy: metrics.ClassAccuracy, settings) -> str:
+    """Assert the chapter's class-accuracy targets and say what was checked.
+
+    ``settings`` is the chapter's :class:`ganlib.config.Conditional` (``cfg.chapter``): ``min_accuracy`` (the
+    overall class accuracy) and ``min_class_accuracy`` (the worst class). A target that is None is not checked
+    at this size (the quick size proves only that the code runs). Raises AssertionError naming the target and
+    the measured value when one is missed; returns one line saying what was checked.
+
+    Taught in: "Conditional GAN on MNIST" (chapter 6, measuring class accuracy).
+    """
+    worst_class, worst = accuracy.worst
+    checked = []
+    if settings.min_accuracy is not None:
+        assert accuracy.overall >= settings.min_accuracy, (
+            f"class accuracy {accuracy.overall:.3f} is below the target {settings.min_accuracy}")
+        checked.append(f"overall {accuracy.overall:.3f} >= {settings.min_accuracy}")
+    if settings.min_class_accuracy is not None:
+        assert worst >= settings.min_class_accuracy, (
+            f"class {worst_class} is read as asked only {worst:.3f} of the time; the target for every class is "
+            f"{settings.min_class_accuracy}")
+        checked.append(f"worst class ({worst_class}) {worst:.3f} >= {settings.min_class_accuracy}")
+    return "targets met: " + "; ".join(checked) if checked else "no targets at this size (nothing checked)"
+
+
+# ---------------------------------------------------------------- what the two additions do to the optimum
+def matching_aware_sweep(others=(3.0, 5.0, 8.0), mus=None, std: float = 1.0, fake_share: float = 0.5) -> dict:
+    """The 1-D picture of the matching-aware game for one class y: p(x|y) = N(0, std^2), the other class
+    N(o, std^2) for each ``o`` in ``others``, and a generator family p_g = N(mu, std^2).
+
+    Returns ``{"mu": (M,), "plain": (M,), "aware": {o: (M,)}, "minimiser": {o: mu*}, "gradient": {o: dC/dmu
+    at mu = 0}}``: C(mu) of the plain conditional game (all negatives are fakes; minimum -log 4 at mu = 0) and
+    of the matching-aware game (half fakes, half real samples of the other class:
+    :func:`ganlib.theory.matching_aware_c`), where each matching-aware C is smallest
+    (:func:`ganlib.theory.matching_aware_minimiser`) and its slope at the data (mu = 0). ``mus``: default 17
+    points in [-1, 1].
+
+    Taught in: "Conditional GAN on MNIST" (chapter 6: the matching-aware D moves the optimum).
+    """
+    from . import theory as T
+
+    mus = np.linspace(-1.0, 1.0, 17) if mus is None else np.asarray(mus, dtype=float)
+    match = T.normal(0.0, std)
+    family = lambda m: T.normal(m, std)  # noqa: E731
+    out = {"mu": mus, "aware": {}, "minimiser": {}, "gradient": {},
+           "plain": np.array([T.matching_aware_c(match, T.normal(others[0], std), family(m), fake_share=1.0)
+                              for m in mus])}
+    for o in others:
+        other = T.normal(float(o), std)
+        out["aware"][o] = np.array([T.matching_aware_c(match, other, family(m), fake_share) for m in mus])
+        out["minimiser"][o] = T.matching_aware_minimiser(match, other, family, bounds=(-3.0 * std, 3.0 * std),
+                                                         fake_share=fake_share)[0]
+        out["gradient"][o] = T.matching_aware_gradient(match, other, family, 0.0, fake_share)["grad"]
+    return out
+
+
+def plot_matching_aware(sweep: dict):
+    """Left: C(mu) - min C for the plain game and for the matching-aware game with each other class, the
+    minimisers marked; right: how far the minimiser sits from the data (|mu*|) as the other class moves away.
+    ``sweep`` from :func:`matching_aware_sweep`. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    mus = sweep["mu"]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    ax = axes[0]
+    ax.plot(mus, sweep["plain"] - sweep["plain"].min(), "k-", lw=2, label="plain game (minimum at mu = 0)")
+    for i, (o, c) in enumerate(sweep["aware"].items()):
+        m = sweep["minimiser"][o]
+        ax.plot(mus, c - c.min(), "--", color=f"C{i}", label=f"matching-aware, other class at {o:g}")
+        ax.axvline(m, color=f"C{i}", lw=0.8, ls=":")
+    ax.axvline(0.0, color="k", lw=0.8)
+    ax.set(xlabel="mu (G draws N(mu, 1) for class y; the data is N(0, 1))", ylabel="C(mu) - its minimum",
+           title="The objective G minimises, for one class")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    others = list(sweep["minimiser"])
+    ax.semilogy(others, [abs(sweep["minimiser"][o]) for o in others], "o-", color="C3")
+    for o in others:
+        ax.annotate(f"mu* = {sweep['minimiser'][o]:.4f}", (o, abs(sweep["minimiser"][o])),
+                    textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ax.set(xlabel="mean of the other class", ylabel="|mu*|: how far the optimum sits from the data",
+           title="The bias shrinks as the classes separate")
+    fig.tight_layout()
+    return fig
+
+
+def mode_seeking_optimum(weights=(0.0, 0.01, 0.1, 1.0), std: float = 1.0) -> dict:
+    """The 1-D picture of the mode-seeking term: data N(0, std^2), a generator G(z) = s z with z ~ N(0, 1).
+
+    For this G the term's ratio is exact, m = |G(z1) - G(z2)| / |z1 - z2| = s, so G minimises
+    C(s) + weight / s, with C(s) = -log 4 + 2 JSD(N(0, std^2), N(0, s^2)) the plain game's value at D*.
+    Returns ``{weight: s*}``: the minimising spread for each weight; ``s* = std`` only at weight 0 (the
+    term's gradient -weight / s^2 never vanishes, so it always pushes towards a wider p_g).
+
+    Taught in: "Conditional GAN on MNIST" (chapter 6: mode seeking moves the optimum).
+    """
+    from scipy import optimize
+
+    from . import theory as T
+
+    data = T.normal(0.0, std)
+    out = {}
+    for w in weights:
+        res = optimize.minimize_scalar(lambda s: T.c_of_g(data, T.normal(0.0, s)) + w / s,
+                                       bounds=(0.3 * std, 5.0 * std), method="bounded", options={"xatol": 1e-7})
+        out[w] = float(res.x)
+    return out

@@ -1,6 +1,6 @@
 """Face images for the DCGAN chapter, and the chapter's small helpers.
 
-Three sources of faces, tried in this order by :func:`load` (``cfg.extra["dataset"] = "auto"``):
+Three sources of faces, tried in this order by :func:`load` (``cfg.chapter.dataset = "auto"``):
 
 1. **CelebA** in the folder layout of the PyTorch DCGAN tutorial (sources 001 and 002)::
 
@@ -18,24 +18,31 @@ and in ``<data root>/cache``; training then draws batches from that tensor and n
 A missing or wrongly laid out folder, or a file that is not an image, stops with a message that shows the
 expected layout and how to get the data.
 
-Taught in: "DCGAN on faces" (chapter 4).
+Floor 5 (a chapter helper). Taught in: "DCGAN on faces" (chapter 4).
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
+import shutil
 import socket
 import tarfile
+import tempfile
+import time
+import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .checkpoint import save_atomic
 from .config import Config
-from .data import ImageData, default_root, loud, resize_uint8
+from .data import (ImageData, check_image_size, check_int, check_n, default_root, loud, read_cache, resize_uint8,
+                   write_cache)
+from .util import STALE_SECONDS, eval_mode
 
 CELEBA_URL = "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"
 CELEBA_MIRROR = "https://www.kaggle.com/datasets/jessicali9530/celeba-dataset"
@@ -191,15 +198,15 @@ def _cached(name: str, cache_dir: Path, make) -> ImageData:
     if name in _MEMORY:
         return _MEMORY[name]
     path, data = cache_dir / name, None
-    if path.is_file():
+    blob = read_cache(path, ("images", "source"))  # an unreadable one is deleted (loudly): decode again
+    if blob is not None:
         try:
-            blob = torch.load(path, weights_only=True)
             data = ImageData(blob["images"], None, blob["source"])
-        except Exception as err:  # unreadable cache: decode again and overwrite it
-            loud(f"The face cache {path} is unreadable ({type(err).__name__}); decoding the images again.")
+        except (TypeError, ValueError) as err:  # a torch file, but not a face cache
+            loud(f"The face cache {path} is unreadable ({type(err).__name__}: {err}); decoding the images again.")
     if data is None:
         data = make()
-        save_atomic({"images": data.images, "source": data.source}, path)
+        write_cache({"images": data.images, "source": data.source}, path)  # unwritable: warns, data still used
     _MEMORY[name] = data
     return data
 
@@ -225,8 +232,10 @@ def celeba(dataroot: str | os.PathLike = "celeba", image_size: int = 64, n: int 
 
     ``n`` decodes only the first ``n`` files (sorted by name). Broken files raise :class:`FaceDataError`
     listing them, unless ``skip_bad`` (then they are left out, loudly). Decoded once, then cached in memory
-    and in ``cache_dir`` (default ``<data root>/cache``), keyed by the file names and sizes.
+    and in ``cache_dir`` (default ``<data root>/cache``), keyed by the file names and sizes. ``image_size``
+    (an int in 8..1024) and ``n`` (None or an int >= 1) are checked first: a ValueError, before any file is read.
     """
+    image_size, n = check_image_size(image_size, "faces.celeba"), check_n(n, "faces.celeba")
     root = resolve_root(dataroot)
     paths = find_images(root)[:n]
     key = _listing_key("celeba", root, paths, image_size)
@@ -252,41 +261,105 @@ def _lfw_folder(root: Path) -> Path | None:
     return None
 
 
+def _lfw_get_help(root: Path) -> str:
+    return (f"Get lfw-deepfunneled.tgz from {LFW_URL}\n(or the Kaggle mirror {LFW_MIRROR}) and put it, or its "
+            f"extracted lfw-deepfunneled/ folder, into {root};\nor let ganlib download it: download=True "
+            "(chapter=dict(download=True) in gl.preset).")
+
+
+EXTRACT_PREFIX = ".lfw-extracting-"  # hidden temporary folders of an extraction in progress (never read as data)
+
+
+def _remove_stale_extractions(root: Path) -> None:
+    """Delete temporary extraction folders left by runs killed more than ``STALE_SECONDS`` ago."""
+    for tmp in root.glob(EXTRACT_PREFIX + "*"):
+        try:
+            if time.time() - tmp.stat().st_mtime > STALE_SECONDS:
+                shutil.rmtree(tmp, ignore_errors=True)
+        except OSError:
+            pass  # another run's folder, just renamed or removed
+
+
+def _lfw_extract(archive: Path, root: Path) -> Path:
+    """Extract ``archive`` into a hidden temporary folder in ``root``, then rename what it holds into ``root``.
+
+    The folder appears under its real name only once the whole archive has been read, so a truncated archive
+    or a killed run never leaves a half-extracted ``lfw-deepfunneled/`` that a later call would half-use.
+    """
+    _remove_stale_extractions(root)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=EXTRACT_PREFIX, dir=root))
+    except OSError as err:
+        raise FaceDataError(f"LFW: cannot extract {archive}: {root} is not writable ({type(err).__name__}: {err}).\n"
+                            "Extract it yourself, or point GANLIB_DATA at a writable folder (now "
+                            f"{default_root()!r}) and put the archive there.") from None
+    try:
+        try:
+            with tarfile.open(archive) as tar:
+                try:
+                    tar.extractall(tmp, filter="data")  # refuses absolute paths and links out of the folder
+                except TypeError:  # Python without extraction filters
+                    tar.extractall(tmp)
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as err:
+            raise FaceDataError(
+                f"LFW: the archive {archive} is damaged or incomplete ({type(err).__name__}: {str(err)[:100]});\n"
+                "nothing was taken from it. Delete it and download it again: "
+                f"{LFW_URL}\n(or the Kaggle mirror {LFW_MIRROR}), or delete it and pass download=True.") from None
+        except OSError as err:  # no space left, ...
+            raise FaceDataError(f"LFW: could not extract {archive} into {root} ({type(err).__name__}: {err}).\n"
+                                "Free some space, or point GANLIB_DATA at another folder (now "
+                                f"{default_root()!r}).") from None
+        blocked = []
+        for entry in sorted(tmp.iterdir()):
+            target = root / entry.name
+            if target.is_dir() and not any(target.iterdir()):
+                target.rmdir()  # an empty folder of the same name: replaced
+            if target.exists():
+                blocked.append(target)  # someone else's complete copy, or a folder we must not touch
+                continue
+            os.rename(entry, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    folder = _lfw_folder(root)
+    if folder is None:
+        why = (f"\n{', '.join(map(str, blocked))} already existed without JPEGs and was left alone: move it "
+               "away and call again." if blocked else " Delete it and download it again.\n" + _lfw_get_help(root))
+        raise FaceDataError(f"LFW: {archive} did not give an lfw-deepfunneled/ folder of JPEGs." + why)
+    return folder
+
+
 def _lfw_fetch(root: Path, download: bool) -> Path:
     """Extract (and if needed download) lfw-deepfunneled.tgz under ``root``; return the images folder."""
     archives = [root / "lfw-deepfunneled.tgz", root / "lfw.tgz", root / "lfw-py" / "lfw-deepfunneled.tgz"]
     archive = next((a for a in archives if a.is_file()), None)
     if archive is None:
         if not download:
-            raise FaceDataError(f"LFW: no lfw-deepfunneled folder or .tgz under {root}, and download=False.")
+            raise FaceDataError(f"LFW: no lfw-deepfunneled folder or .tgz under {root}, and download=False.\n"
+                                + _lfw_get_help(root))
         archive = archives[0]
-        root.mkdir(parents=True, exist_ok=True)
         tmp = archive.with_name(archive.name + ".part")
         old = socket.getdefaulttimeout()
         socket.setdefaulttimeout(15)  # an offline machine must fail fast, not hang
         try:
+            root.mkdir(parents=True, exist_ok=True)
             urllib.request.urlretrieve(LFW_URL, tmp)
         except Exception as err:
-            raise FaceDataError(f"LFW: could not download {LFW_URL} ({type(err).__name__}: {str(err)[:100]}).\n"
-                                f"Get lfw-deepfunneled.tgz (or the Kaggle mirror {LFW_MIRROR}) and put it,\n"
-                                f"or its extracted lfw-deepfunneled/ folder, into {root}.") from None
+            if tmp.parent.is_dir():
+                tmp.unlink(missing_ok=True)  # a partial download is never mistaken for the archive
+            raise FaceDataError(f"LFW: could not download {LFW_URL} into {root} ({type(err).__name__}: "
+                                f"{str(err)[:100]}).\n" + _lfw_get_help(root)
+                                + ("\nIf the folder is not writable, point GANLIB_DATA at one that is."
+                                   if isinstance(err, OSError) and not isinstance(err, urllib.error.URLError)
+                                   else "")) from None
         finally:
             socket.setdefaulttimeout(old)
         md5 = hashlib.md5(tmp.read_bytes()).hexdigest()
         if md5 != LFW_MD5:
             tmp.unlink()
-            raise FaceDataError(f"LFW: the download from {LFW_URL} is not the expected file (md5 {md5}).")
+            raise FaceDataError(f"LFW: the download from {LFW_URL} is not the expected file (md5 {md5}, "
+                                f"expected {LFW_MD5}); it was deleted.\n" + _lfw_get_help(root))
         os.replace(tmp, archive)
-    with tarfile.open(archive) as tar:
-        try:
-            tar.extractall(root, filter="data")  # refuses absolute paths and links out of root
-        except TypeError:  # Python without extraction filters
-            tar.extractall(root)
-    folder = _lfw_folder(root)
-    if folder is None:
-        raise FaceDataError(f"LFW: {archive} did not contain an lfw-deepfunneled/ folder of JPEGs. "
-                            "Delete it and download it again.")
-    return folder
+    return _lfw_extract(archive, root)
 
 
 def lfw(image_size: int = 64, root=None, download: bool = True, crop: int | None = None, n: int | None = None,
@@ -296,7 +369,13 @@ def lfw(image_size: int = 64, root=None, download: bool = True, crop: int | None
     Looks under ``root`` (default: the data root) for the extracted folder, then for the ``.tgz``, then
     downloads it when ``download`` (source 000's address). Source 000 shrinks the whole 250x250 picture;
     ``crop`` (e.g. 150) first keeps only a centred square around the face. Raises :class:`FaceDataError`.
+    An archive is extracted into a hidden temporary folder and renamed when complete; a damaged one raises
+    :class:`FaceDataError` naming it. ``image_size`` (8..1024), ``n`` (None or >= 1) and ``crop`` (None or
+    1..250) are checked first (ValueError).
     """
+    image_size, n = check_image_size(image_size, "faces.lfw"), check_n(n, "faces.lfw")
+    crop = check_int(crop, "faces.lfw", "crop", 1, 250, none="the whole picture",
+                     meaning="the side of the centred square cut from the 250x250 picture first (e.g. 150)")
     root = Path(root or default_root())
     folder = _lfw_folder(root) or _lfw_fetch(root, download)
     paths = sorted(folder.rglob("*.jpg"))[:n]
@@ -306,6 +385,8 @@ def lfw(image_size: int = 64, root=None, download: bool = True, crop: int | None
         images, bad = decode_files(paths, image_size, crop, workers, progress, desc="LFW, once")
         if bad and not skip_bad:
             _raise_bad("LFW", bad, len(paths), f"extract lfw-deepfunneled.tgz into {root} again")
+        if bad:
+            loud(f"LFW: left out {len(bad):,} files that are not readable images (skip_bad=True).")
         return ImageData(images, None, f"LFW deep-funneled from {folder} ({len(images):,} faces)")
 
     return _cached(f"faces-lfw-{key}-{image_size}px.pt", _cache_dir(cache_dir), make)
@@ -315,9 +396,12 @@ def offline_faces(image_size: int = 32, flip: bool = True) -> ImageData:
     """The 100 real LFW faces inside scikit-image (25x25, gray), as uint8 ``(N, 1, image_size, image_size)``.
 
     With ``flip`` their mirror images follow them: 200 pictures (a face flipped left-right is still a face).
-    Needs no network and no disk: ``skimage.data.lfw_subset()`` ships inside the wheel.
+    Needs no network and no disk: ``skimage.data.lfw_subset()`` ships inside the wheel. ``image_size``: an
+    int in 8..1024 (ValueError otherwise).
     """
     from skimage.data import lfw_subset
+
+    image_size = check_image_size(image_size, "faces.offline_faces")
 
     faces = torch.from_numpy(np.round(lfw_subset()[:N_OFFLINE_FACES] * 255)).to(torch.uint8)[:, None]
     if flip:
@@ -342,35 +426,51 @@ def to_channels(data: ImageData, nc: int) -> ImageData:
     raise ValueError(f"Cannot turn {c}-channel images into {nc} channels; use nc = 1 or 3.")
 
 
+# what makes "auto" move on to the next source: FaceDataError (missing, mis-laid-out or broken data) and the
+# raw errors of a damaged archive or an unwritable folder; a ValueError (a wrong argument) is never swallowed
+_SOURCE_ERRORS = (OSError, EOFError, tarfile.TarError, zlib.error)
+
+
+def _problem(source: str, err: BaseException) -> str:
+    text = str(err)
+    return text if isinstance(err, FaceDataError) else f"{source}: {type(err).__name__}: {text}"
+
+
 def load(cfg: Config, progress: bool = True) -> ImageData:
     """The faces ``cfg`` asks for, as uint8 ``(N, cfg.nc, cfg.image_size, cfg.image_size)`` ImageData.
 
-    ``cfg.extra["dataset"]``: ``"celeba"`` | ``"lfw"`` (errors are raised) | ``"offline"`` | ``"auto"``
-    (CelebA at ``cfg.dataroot``, else LFW -- downloaded if ``cfg.extra["download"]`` --, else, loudly, the
-    offline faces). ``cfg.extra["workers"]`` processes decode JPEGs; ``cfg.n_train`` keeps the first images.
+    ``cfg.chapter.dataset``: ``"celeba"`` | ``"lfw"`` (errors are raised) | ``"offline"`` | ``"auto"``
+    (CelebA at ``cfg.dataroot``, else LFW -- downloaded if ``cfg.chapter.download`` --, else, loudly, the
+    offline faces). ``cfg.chapter.workers`` processes decode JPEGs; ``cfg.n_train`` keeps the first images.
+    With ``"auto"`` any failure of a source to load (a missing folder, a damaged archive or file, a folder
+    that cannot be written) moves on to the next source, loudly, saying what went wrong. ``cfg.image_size``
+    (8..1024) and ``cfg.n_train`` (None or >= 1) are checked before anything is read (ValueError).
     """
-    extra = cfg.extra
-    dataset, workers = extra.get("dataset", "auto"), extra.get("workers", 0)
+    chapter = cfg.chapter
+    dataset, workers = chapter.dataset, chapter.workers
     if dataset not in ("auto", "celeba", "lfw", "offline"):
-        raise ValueError(f"cfg.extra['dataset'] = {dataset!r}; use auto, celeba, lfw or offline.")
+        raise ValueError(f"cfg.chapter.dataset = {dataset!r}; use auto, celeba, lfw or offline.")
+    check_image_size(cfg.image_size, "faces.load", "cfg.image_size")
+    check_n(cfg.n_train, "faces.load", "cfg.n_train")
     data, problems = None, []
     if dataset in ("auto", "celeba"):
         try:
-            data = celeba(cfg.dataroot, cfg.image_size, cfg.n_train, workers, extra.get("skip_bad", False), progress)
-        except FaceDataError as err:
+            data = celeba(cfg.dataroot, cfg.image_size, cfg.n_train, workers, chapter.skip_bad, progress)
+        except _SOURCE_ERRORS as err:
             if dataset == "celeba":
                 raise
-            problems.append(str(err))
+            problems.append(_problem("CelebA", err))
     if data is None and dataset in ("auto", "lfw"):
         try:
-            data = lfw(cfg.image_size, download=extra.get("download", False), crop=extra.get("lfw_crop"),
+            data = lfw(cfg.image_size, download=chapter.download, crop=chapter.lfw_crop,
                        n=cfg.n_train, workers=workers, progress=progress)
             if problems:
-                print(f"FACES: no usable CelebA at {resolve_root(cfg.dataroot)}; training on {data.source}.")
-        except FaceDataError as err:
+                loud(f"FACES: no usable CelebA at {resolve_root(cfg.dataroot)}, so this run falls back to LFW:\n"
+                     f"training on {data.source}.\n\nWhat was tried:\n" + problems[0])
+        except _SOURCE_ERRORS as err:
             if dataset == "lfw":
                 raise
-            problems.append(str(err))
+            problems.append(_problem("LFW", err))
     if data is None:
         if dataset == "auto":
             loud("FACES: neither CelebA nor LFW is available, so this run uses the OFFLINE FALLBACK:\n"
@@ -421,7 +521,7 @@ class RunInputs:
     @classmethod
     def from_config(cls, cfg: Config) -> "RunInputs":
         ngpu = 1 if torch.cuda.is_available() else 0  # ganlib trains on one device
-        return cls(str(resolve_root(cfg.dataroot)), cfg.extra.get("workers", 0), cfg.batch_size, cfg.image_size,
+        return cls(str(resolve_root(cfg.dataroot)), cfg.chapter.workers, cfg.batch_size, cfg.image_size,
                    cfg.nc, cfg.nz, cfg.ngf, cfg.ndf, cfg.num_epochs, cfg.lr, cfg.beta1, ngpu)
 
     def table(self) -> str:
@@ -433,30 +533,6 @@ class RunInputs:
 
 
 # ---------------------------------------------------------------- theory and small experiments
-def smoothed_d_star(p_data, p_g, real_label: float = 1.0):
-    """The best discriminator when real images get target ``real_label`` (and fakes 0):
-    ``D*(x) = real_label * p_data / (p_data + p_g)``. With ``real_label = 1`` this is Goodfellow's D*.
-
-    Works on floats, NumPy arrays or tensors of densities (same shapes).
-    """
-    return real_label * p_data / (p_data + p_g)
-
-
-@torch.no_grad()
-def nearest(images: torch.Tensor, pool: torch.Tensor, exclude_self: bool = False):
-    """For each image ``(B, C, H, W)``, the closest picture in ``pool`` ``(N, C, H, W)`` by mean squared
-    pixel difference; returns ``(index (B,), distance (B,))``. ``exclude_self`` skips exact copies and
-    mirror copies, for measuring real images against the set they come from (the offline set holds both)."""
-    def sq_dist(a):
-        return torch.cdist(a.flatten(1).double(), pool.flatten(1).double()).pow(2) / images[0].numel()
-
-    d = sq_dist(images)
-    if exclude_self:
-        d[(d < 1e-12) | (sq_dist(images.flip(-1)) < 1e-12)] = float("inf")
-    dist, index = d.min(dim=1)
-    return index, dist.float()
-
-
 @torch.no_grad()
 def init_effect(cfg: Config, real: torch.Tensor, stds=(0.02, 0.2), n: int = 64) -> dict:
     """What the init std does to freshly built nets: for each std, ``{"saturated": share of G's output
@@ -477,28 +553,14 @@ def init_effect(cfg: Config, real: torch.Tensor, stds=(0.02, 0.2), n: int = 64) 
 
 
 def forward_macs(net: torch.nn.Module, x: torch.Tensor) -> int:
-    """Multiply-adds of one forward pass of ``net`` on ``x``, counted layer by layer (convolutions,
-    transposed convolutions, linear layers; the cheap rest is left out). Unlike torchinfo's
-    ``total_mult_adds``, a transposed convolution is counted per input pixel, not per output pixel."""
-    count = [0]
+    """Multiply-adds of one forward pass of ``net`` on ``x``, per sample, counted by PyTorch's
+    ``torch.utils.flop_counter.FlopCounterMode`` (which counts 2 FLOPs per multiply-add); net in eval mode."""
+    from torch.utils.flop_counter import FlopCounterMode
 
-    def hook(m, inp, out):
-        k = m.weight[0, 0].numel() if m.weight.dim() > 2 else 1
-        if isinstance(m, torch.nn.ConvTranspose2d):
-            count[0] += inp[0].numel() * m.out_channels * k // m.groups
-        elif isinstance(m, torch.nn.Conv2d):
-            count[0] += out.numel() * m.in_channels * k // m.groups
-        else:
-            count[0] += out.numel() * m.in_features
-    handles = [m.register_forward_hook(hook) for m in net.modules()
-               if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear))]
-    try:
-        with torch.no_grad():
-            net(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return count[0] // x.shape[0]
+    counter = FlopCounterMode(display=False)
+    with eval_mode(net), counter:
+        net(x)
+    return counter.get_total_flops() // 2 // x.shape[0]
 
 
 def gpu_estimate(cfg: Config, n_images: int = 202_599, tflops: float = 4.0) -> dict:
@@ -514,7 +576,6 @@ def gpu_estimate(cfg: Config, n_images: int = 202_599, tflops: float = 4.0) -> d
     from .models import build
 
     G, D = build(cfg)
-    G.eval(), D.eval()
     macs_g = forward_macs(G, torch.zeros(2, cfg.nz))
     macs_d = forward_macs(D, torch.zeros(2, cfg.nc, cfg.image_size, cfg.image_size))
     # G: one forward without gradients + one forward/backward (x3); D: real, fake, fake again (x3 each)
@@ -537,3 +598,188 @@ def panels(items, size: float = 5.0):
         _imshow(ax, pic, title)
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------- inside the networks (chapter 4, section 3)
+@torch.no_grad()
+def layer_sides(net: torch.nn.Module, x: torch.Tensor) -> list[tuple[str, torch.nn.Module, int, int]]:
+    """Run ``net`` on ``x`` and record, for every ``Conv2d`` / ``ConvTranspose2d`` in order, ``(name, layer,
+    side of its input, side of its output)`` as the layer really saw them (forward hooks); net in eval mode.
+    Used to check the output-size formulas (:func:`ganlib.models.conv_transpose_size`) against real shapes."""
+    seen, hooks = [], []
+    for name, m in net.named_modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+            hooks.append(m.register_forward_hook(
+                lambda mod, inp, out, name=name: seen.append((name, mod, inp[0].shape[-1], out.shape[-1]))))
+    try:
+        with eval_mode(net):
+            net(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return seen
+
+
+def show_maps(items, size: float = 3.2, annotate: bool = True, cmap: str = "viridis"):
+    """Small 2-D maps side by side, each with its title and colour bar: ``items`` is ``[(title, map (H, W)),
+    ...]``; with ``annotate`` (and maps of at most 12x12) every cell shows its value."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(items), figsize=(size * len(items), size), squeeze=False)
+    for ax, (title, m) in zip(axes[0], items):
+        m = np.asarray(torch.as_tensor(m, dtype=torch.float64).squeeze())
+        im = ax.imshow(m, cmap=cmap, interpolation="nearest")
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        if annotate and max(m.shape) <= 12:
+            mid = (m.max() + m.min()) / 2
+            for (i, j), v in np.ndenumerate(m):
+                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7,
+                        color="black" if v > mid else "white")
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def nyquist_share(images: torch.Tensor) -> torch.Tensor:
+    """For each image ``(B, C, H, W)`` (H, W even), the share of its power spectrum (mean removed) that lies
+    on the highest-frequency row and column of the 2-D DFT, where a pattern repeating every 2 pixels -- the
+    checkerboard a stride-2 transposed convolution leaves -- puts its power. Returns ``(B,)`` in [0, 1].
+    Smooth natural pictures have little power there, so compare with real images."""
+    x = images.double()
+    x = x - x.mean(dim=(-2, -1), keepdim=True)
+    power = torch.fft.fft2(x).abs().pow(2).sum(1)              # (B, H, W), channels summed
+    h, w = power.shape[-2:]
+    band = torch.zeros(h, w, dtype=torch.bool)
+    band[h // 2, :] = True
+    band[:, w // 2] = True
+    total = power.sum(dim=(-2, -1)).clamp_min(1e-30)
+    return (power[:, band].sum(-1) / total).float()
+
+
+# ---------------------------------------------------------------- is it copying? (chapter 4, section 6)
+@torch.no_grad()
+def nearest_training(images: torch.Tensor, data: ImageData, exclude_self: bool = False,
+                     chunk: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`ganlib.metrics.nearest` of ``images`` ``(B, C, H, W)`` in [-1, 1] against every picture of
+    ``data``, ``chunk`` pictures at a time (CelebA does not fit in memory as floats). Returns ``(index (B,)``
+    into ``data``, ``mean squared distance (B,))``. ``exclude_self``: skip exact and mirror copies."""
+    from .metrics import nearest
+
+    best_d = torch.full((len(images),), float("inf"))
+    best_i = torch.zeros(len(images), dtype=torch.long)
+    for start in range(0, len(data), chunk):
+        pool, _ = data.get(torch.arange(start, min(start + chunk, len(data))))
+        i, d = nearest(images, pool, exclude_self=exclude_self)
+        better = d < best_d
+        best_d[better], best_i[better] = d[better], i[better] + start
+    return best_i, best_d
+
+
+def memorisation(G: torch.nn.Module, data: ImageData, nz: int, n: int = 256, seed: int = 1) -> dict:
+    """The nearest-neighbour check of chapter 4 with ``n`` pairs on each side.
+
+    ``fake``: ``n`` generated images ``(n, C, H, W)`` (noise seed ``seed``), ``fake_index`` / ``fake_dist``:
+    their nearest training pictures and mean squared distances ``(n,)``; ``real_dist``: the same for ``n``
+    training pictures (at most all of them) against the others, exact and mirror copies excluded -- the
+    real-vs-real baseline (how close two *different* real faces come).
+    """
+    from .metrics import generate
+
+    fake = generate(G, n, nz, seed=seed)
+    fake_index, fake_dist = nearest_training(fake, data)
+    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]
+    real, _ = data.get(pick)
+    _, real_dist = nearest_training(real, data, exclude_self=True)
+    return {"fake": fake, "fake_index": fake_index, "fake_dist": fake_dist, "real_dist": real_dist}
+
+
+# ---------------------------------------------------------------- walks and arithmetic in z (chapter 4, section 6)
+def latents(nz: int, n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` latent vectors ``(n, nz)`` from N(0, I), drawn with their own seeded generator."""
+    return torch.randn(n, nz, generator=torch.Generator().manual_seed(seed))
+
+
+@torch.no_grad()
+def render(G: torch.nn.Module, z: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """G's images for the latent vectors ``z`` ``(n, nz)``, in eval mode, on the CPU: ``(n, C, H, W)``."""
+    where = next(G.parameters()).device
+    with eval_mode(G):
+        return torch.cat([G(z[i:i + batch_size].to(where)).cpu() for i in range(0, len(z), batch_size)])
+
+
+def interpolation_frames(G: torch.nn.Module, nz: int, n_frames: int = 16, n_paths: int = 8, seed: int = 0,
+                         scale: int = 2) -> tuple[list[np.ndarray], list[str], torch.Tensor]:
+    """Frames of ``n_paths`` faces side by side while each face's z walks along :func:`ganlib.models.slerp`
+    from one random z to another (pairs drawn with ``seed``).
+
+    Returns ``(frames, labels, path)``: uint8 pictures ``(H, W, C)`` enlarged ``scale`` times, one label per
+    frame (``"t = 0.25"``), and the latent path ``(n_frames, n_paths, nz)``; for
+    ``ganlib.player.player(frames, labels=labels)``.
+    """
+    from .models import slerp
+    from .viz import grid
+
+    ends = latents(nz, 2 * n_paths, seed)
+    ts = torch.linspace(0, 1, n_frames)
+    path = torch.stack([slerp(ends[i], ends[n_paths + i], ts) for i in range(n_paths)], dim=1)  # (T, P, nz)
+    images = render(G, path.reshape(-1, nz))                                                    # (T*P, C, H, W)
+    images = images.view(n_frames, n_paths, *images.shape[1:])
+    frames = [np.ascontiguousarray(grid(images[i], nrow=n_paths).repeat(scale, 0).repeat(scale, 1))
+              for i in range(n_frames)]
+    return frames, [f"t = {t:.2f}" for t in ts.tolist()], path
+
+
+def face_attributes(images: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Two attributes any face picture ``(B, C, H, W)`` in [-1, 1] has, measured without labels:
+    ``"light"``: mean of the left half minus mean of the right half (> 0: lit from the viewer's left), and
+    ``"brightness"``: the mean pixel value. Both ``(B,)``. (CelebA's 40 labelled attributes, such as
+    Smiling and Male, need its ``list_attr_celeba.txt`` and a classifier to read them off generated faces.)"""
+    w = images.shape[-1]
+    x = images.float().mean(1)                                   # (B, H, W), channels averaged
+    return {"light": x[..., : w // 2].mean((-2, -1)) - x[..., w - w // 2:].mean((-2, -1)),
+            "brightness": x.mean((-2, -1))}
+
+
+def corner_groups(a: torch.Tensor, b: torch.Tensor, k: int) -> dict[tuple[int, int], torch.Tensor]:
+    """Indices of four groups of ``k`` samples each, picked by two scores ``a``, ``b`` ``(n,)``: for
+    ``(sa, sb)`` in {-1, +1}^2 the ``k`` samples with the largest ``sa * rank(a) + sb * rank(b)`` (high or low
+    in each score). E.g. ``(+1, -1)``: high ``a`` and low ``b``. The groups may share no sample: a sample
+    is given to the group that ranks it best."""
+    ra = a.argsort().argsort().double() / max(len(a) - 1, 1) * 2 - 1      # ranks in [-1, 1]
+    rb = b.argsort().argsort().double() / max(len(b) - 1, 1) * 2 - 1
+    corners = [(1, 1), (1, -1), (-1, 1), (-1, -1)]
+    score = torch.stack([sa * ra + sb * rb for sa, sb in corners])       # (4, n)
+    owner = score.argmax(0)
+    out = {}
+    for c, corner in enumerate(corners):
+        mine = (owner == c).nonzero().view(-1)
+        out[corner] = mine[score[c, mine].argsort(descending=True)[:k]]
+    return out
+
+
+def untile(frame, side: int, padding: int = 2) -> torch.Tensor:
+    """The pictures of a grid made by :func:`ganlib.train.image_snapshot` (uint8 ``(H, W, C)``, pictures of
+    ``side`` pixels, ``padding`` pixels apart) back as uint8 ``(rows * cols, C, side, side)``, row by row: a
+    snapshot taken during training becomes images that can be measured (e.g. :func:`nyquist_share`)."""
+    frame = torch.as_tensor(np.asarray(frame))
+    if frame.dim() == 2:
+        frame = frame[:, :, None]
+    step = side + padding
+    rows, cols = (frame.shape[0] - padding) // step, (frame.shape[1] - padding) // step
+    return torch.stack([frame[padding + r * step: padding + r * step + side,
+                              padding + c * step: padding + c * step + side].permute(2, 0, 1)
+                        for r in range(rows) for c in range(cols)])
+
+
+def attribute_shift(result: dict, population: dict, min_shift: float | None = None) -> dict[str, float]:
+    """How far the mean attributes of ``result`` faces lie from the mean of a ``population`` of G's faces, in
+    the population's standard deviations: ``{name: (mean(result[name]) - mean(pop[name])) / std(pop[name])}``
+    for the attribute dicts of :func:`face_attributes`. With ``min_shift`` (a number) every shift must be at
+    least that large, else AssertionError; ``None`` means not checked at this size (the chapter's settings
+    say, ``cfg.chapter.arithmetic_shift``: an untrained G's faces barely differ, so no shift is promised)."""
+    shifts = {k: float((result[k].mean() - population[k].mean()) / population[k].std()) for k in result}
+    if min_shift is not None:
+        low = {k: round(v, 2) for k, v in shifts.items() if v < min_shift}
+        assert not low, f"z arithmetic moved these attributes less than {min_shift} standard deviations: {low}"
+    return shifts

@@ -136,6 +136,44 @@ def check_critic(D: nn.Module, loss: "Loss | str") -> bool:
     return True
 
 
+# ---------------------------------------------------------------- loss terms of the conditional GAN
+def wrong_labels(y: torch.Tensor, n_classes: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """For labels ``y (B,)``, labels ``(B,)`` drawn uniformly from the *other* ``n_classes - 1`` classes."""
+    shift = torch.randint(1, n_classes, y.shape, generator=generator).to(y.device)
+    return (y + shift) % n_classes
+
+
+def matching_aware(loss: "Loss", real_out: torch.Tensor, fake_out: torch.Tensor, mismatch_out: torch.Tensor,
+                   real_label: float = 1.0) -> torch.Tensor:
+    """The matching-aware discriminator's loss (Reed et al. 2016): real images with *wrong* labels count as
+    fake, next to G's fakes, so that D must check whether image and label belong together.
+
+    ``(loss.d(D(x|y), D(G(z|y')|y')) + loss.d(D(x|y), D(x|wrong)))/2``; for the cross-entropy losses
+    ``-log D(x|y) - 1/2 log(1 - D(G(z|y')|y')) - 1/2 log(1 - D(x|wrong))``. All outputs ``(B,)``. It moves
+    D*'s optimum (the negatives are half fakes, half real images of other classes): p_g = p(x|y) is an
+    optimum only approximately, for well-separated classes (chapter 6 shows how far it moves).
+    """
+    return 0.5 * (loss.d(real_out, fake_out, real_label) + loss.d(real_out, mismatch_out, real_label))
+
+
+def pair_labels(y: torch.Tensor) -> torch.Tensor:
+    """Labels ``(B,)`` whose second half repeats the first: samples ``i`` and ``i + B//2`` share a label."""
+    half = y.shape[0] // 2
+    return torch.cat([y[:half], y[:half], y[2 * half:]])
+
+
+def mode_seeking(fake: torch.Tensor, z: torch.Tensor, weight: float = 1.0, eps: float = 1e-5) -> torch.Tensor:
+    """The mode-seeking term of Mao et al. 2019, ``weight / (ms + eps)``, against a generator that ignores z.
+
+    ``fake (B, ...)`` made from ``z (B, nz)`` with :func:`pair_labels`: samples ``i`` and ``i + B//2`` share a
+    label, not a noise vector; ``ms = mean|G(z1) - G(z2)| / mean|z1 - z2|`` is small when two noise vectors
+    give the same picture, and the term then grows. It depends on p_g, so it too moves the optimum a little.
+    """
+    half = z.shape[0] // 2
+    ms = (fake[:half] - fake[half:2 * half]).abs().mean() / (z[:half] - z[half:2 * half]).abs().mean()
+    return weight / (ms + eps)
+
+
 # ---------------------------------------------------------------- the catalogue
 @dataclass(frozen=True)
 class Loss:
@@ -149,9 +187,10 @@ class Loss:
     clip: float | None = None             # WGAN weight clipping bound
     settings: dict = field(default_factory=dict, compare=False)  # Config fields of the loss's paper
 
-    def stat(self, out: torch.Tensor) -> float:
-        """The number logged as D(x) / D(G(z)): mean probability, or mean score for critics."""
-        return float((torch.sigmoid(out) if self.probabilities else out).mean())
+    def stat(self, out: torch.Tensor) -> torch.Tensor:
+        """The number logged as D(x) / D(G(z)), as a 0-dim float tensor on ``out``'s device (no host sync):
+        mean probability, or mean score for critics."""
+        return (torch.sigmoid(out.float()) if self.probabilities else out.float()).mean().detach()
 
 
 # Arjovsky et al. 2017, Algorithm 1: RMSProp (momentum-based optimisers made the critic unstable),
@@ -180,3 +219,53 @@ def get(name: str | Loss) -> Loss:
         return LOSSES[key]
     except KeyError:
         raise KeyError(f"Unknown loss {name!r}; choose one of: {', '.join(LOSSES)}.") from None
+
+
+# ---------------------------------------------------------------- differentiable augmentation (Zhao et al. 2020)
+# DiffAugment: D is shown T(x) for real AND fake images, in D's step and in G's step, with T random and
+# differentiable, so that G's gradient flows through T. Showing D augmented reals only would teach G to draw
+# augmented digits; augmenting both changes what D can memorise, not what G aims at. Like the losses, it is
+# part of the objective (StyleGAN2-ADA puts its augmentation inside its Loss object); GANStep.view applies it
+# when ``cfg.augment`` names a policy.
+def translate(x: torch.Tensor, generator: torch.Generator | None = None, ratio: float = 0.125,
+              fill: float = -1.0) -> torch.Tensor:
+    """Each image of ``x (B, C, H, W)`` moved by its own random whole-pixel shift of up to ``ratio`` of its
+    side in each direction (32 px: up to 4 px); pixels moved in from outside are ``fill`` (-1: the black
+    background of [-1, 1] digits; Zhao et al.'s code fills 0). Returns ``(B, C, H, W)``; differentiable in x."""
+    B, C, H, W = x.shape
+    sh, sw = int(H * ratio + 0.5), int(W * ratio + 0.5)
+    dy = torch.randint(-sh, sh + 1, (B, 1, 1), generator=generator)
+    dx = torch.randint(-sw, sw + 1, (B, 1, 1), generator=generator)
+    padded = F.pad(x, (sw, sw, sh, sh), value=fill).permute(0, 2, 3, 1)          # (B, H + 2sh, W + 2sw, C)
+    rows = (torch.arange(H).view(1, H, 1) + sh - dy).to(x.device)                # out[i, j] = x[i - dy, j - dx]
+    cols = (torch.arange(W).view(1, 1, W) + sw - dx).to(x.device)
+    batch = torch.arange(B, device=x.device).view(B, 1, 1)
+    return padded[batch, rows, cols].permute(0, 3, 1, 2)
+
+
+def cutout(x: torch.Tensor, generator: torch.Generator | None = None, ratio: float = 0.5,
+           fill: float = -1.0) -> torch.Tensor:
+    """Each image of ``x (B, C, H, W)`` with a square of side ``ratio`` of its side (32 px: 16 px), at a random
+    centre (the square may stick out of the image), set to ``fill`` (DeVries & Taylor 2017's cutout, as
+    DiffAugment uses it). Returns ``(B, C, H, W)``; the gradient is x's outside the square, 0 inside."""
+    B, C, H, W = x.shape
+    ch, cw = int(H * ratio + 0.5), int(W * ratio + 0.5)
+    top = torch.randint(0, H + 1 - ch % 2, (B, 1, 1), generator=generator) - ch // 2
+    left = torch.randint(0, W + 1 - cw % 2, (B, 1, 1), generator=generator) - cw // 2
+    rows, cols = torch.arange(H).view(1, H, 1), torch.arange(W).view(1, 1, W)
+    inside = (rows >= top) & (rows < top + ch) & (cols >= left) & (cols < left + cw)   # (B, H, W)
+    return torch.where(inside.unsqueeze(1).to(x.device), torch.full_like(x, fill), x)
+
+
+AUGMENTATIONS: dict[str, Callable] = {"translation": translate, "cutout": cutout}
+
+
+def diff_augment(x: torch.Tensor, policy: str, generator: torch.Generator | None = None) -> torch.Tensor:
+    """DiffAugment (Zhao et al. 2020): ``x (B, C, H, W)`` through each augmentation named in ``policy`` (a comma
+    list of :data:`AUGMENTATIONS`, e.g. ``"translation,cutout"``), each image with its own random draw from
+    ``generator``. Returns ``(B, C, H, W)``; differentiable in ``x``. ``""`` returns ``x`` itself."""
+    for name in filter(None, (p.strip() for p in policy.split(","))):
+        if name not in AUGMENTATIONS:
+            raise ValueError(f"Unknown augmentation {name!r} in policy {policy!r}; use {', '.join(AUGMENTATIONS)}.")
+        x = AUGMENTATIONS[name](x, generator)
+    return x

@@ -8,11 +8,17 @@
 * :func:`mnist_score` -- exp E_x KL(p(y|x) || p(y)), the Inception Score recipe on this classifier: between 1
   and 10; high when each digit is confidently one class and the classes are balanced.
 * :func:`class_histogram` -- how many samples the classifier puts in each class (mode dropping shows here).
+* :func:`class_accuracy`, :func:`per_class_frechet` -- for conditional models: is each digit the one asked for?
+* :func:`mode_metrics` -- modes covered and the share of high-quality samples of a toy 2-D mixture.
+* :func:`wasserstein1`, :func:`exact_w1`, :func:`critic_gap` -- earth mover's distances and a critic's bound.
+* :func:`nearest` -- nearest training picture of each sample (memorisation).
 
-Taught in: "DCGAN on MNIST" (results), "Conditional GAN" (class accuracy), "Challenges" (evaluation).
+Floor 3 (imports data, util). Taught in: "DCGAN on MNIST" (results), "DCGAN on faces" (nearest), "Conditional
+GAN" (class accuracy), "Variants" (W1), "Challenges" (modes, evaluation).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +27,8 @@ import torch.nn.functional as F
 from scipy import linalg
 from torch import nn
 
-from .checkpoint import save_atomic
 from .data import ImageData, default_root, mnist, to_float
+from .util import atomic_save, eval_mode
 
 
 SIZE = 32  # the classifier's input side: the chapters' DCGANs make 32 (book) or 64 (full) pixel digits
@@ -72,14 +78,18 @@ def accuracy(model: nn.Module, data: ImageData, batch_size: int = 1000) -> float
 
 
 def train_classifier(train: ImageData, epochs: int, seed: int = 0, batch_size: int = 64,
-                     lr: float = 1e-3) -> MNISTClassifier:
-    """Train :class:`MNISTClassifier` on ``train`` (32 px digits with labels) with Adam and random shifts."""
+                     lr: float = 1e-3, progress: bool = True) -> MNISTClassifier:
+    """Train :class:`MNISTClassifier` on ``train`` (32 px digits with labels) with Adam and random shifts
+    (a tqdm bar over the batches when ``progress``)."""
+    from tqdm.auto import tqdm
+
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = MNISTClassifier()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr * 3, total_steps=epochs * train.n_batches(batch_size))
     model.train()
+    bar = tqdm(total=epochs * train.n_batches(batch_size), desc="MNIST classifier", unit="batch", disable=not progress)
     for _ in range(epochs):
         for x, y in train.batches(batch_size, generator):
             loss = F.cross_entropy(model(_augment(x, generator)), y)
@@ -87,6 +97,8 @@ def train_classifier(train: ImageData, epochs: int, seed: int = 0, batch_size: i
             loss.backward()
             opt.step()
             sched.step()
+            bar.update(1)
+    bar.close()
     return model.eval()
 
 
@@ -113,9 +125,9 @@ def mnist_classifier(root: str | None = None, verbose: bool = True) -> tuple[MNI
     else:
         if verbose:
             print(f"Training the MNIST classifier on {len(train)} digits (once; cached in {path})...", flush=True)
-        model = train_classifier(train, epochs=20 if offline else 4)
+        model = train_classifier(train, epochs=20 if offline else 4, progress=verbose)
         acc = accuracy(model, test)
-        save_atomic({"weights": model.state_dict(), "accuracy": acc}, path)
+        atomic_save({"weights": model.state_dict(), "accuracy": acc}, path)
     model.eval()
     if verbose:
         print(f"MNIST classifier: held-out accuracy {acc:.4f} on {len(test)} digits ({test.source}).")
@@ -143,9 +155,32 @@ def probabilities(model: MNISTClassifier, images: torch.Tensor) -> torch.Tensor:
     return _apply(lambda x: F.softmax(model(x), dim=1), images)
 
 
+def _check_features(name: str, feat) -> np.ndarray:
+    """``feat`` as a float64 array ``(N, d)`` with N >= 2 finite rows, else a ValueError saying what is wrong."""
+    a = (feat.detach().cpu().double().numpy() if torch.is_tensor(feat) else np.asarray(feat, dtype=np.float64))
+    if a.ndim != 2:
+        raise ValueError(f"frechet_distance: {name} has shape {a.shape}; it wants features (N, d), one row per "
+                         "image (metrics.features(model, images) gives them).")
+    if a.shape[0] < 2:
+        raise ValueError(f"frechet_distance: {name} holds {a.shape[0]} sample(s); at least two are needed to "
+                         "estimate a covariance (and thousands for a stable distance). Pass more images.")
+    bad = ~np.isfinite(a)
+    if bad.any():
+        raise ValueError(f"frechet_distance: {name} holds {int(bad.sum()):,} non-finite values (NaN or inf) in "
+                         f"{int(bad.any(1).sum()):,} of its {a.shape[0]:,} rows. The images they came from are "
+                         "probably NaN (a diverged generator): check x.isfinite().all() before measuring.")
+    return a
+
+
 def frechet_distance(feat_a: torch.Tensor, feat_b: torch.Tensor) -> float:
-    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) for features ``(N, d)`` and ``(M, d)``."""
-    a, b = feat_a.double().numpy(), feat_b.double().numpy()
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) for features ``(N, d)`` and ``(M, d)``.
+
+    Both sets are checked first (ValueError): finite values, at least two rows each, the same width ``d``.
+    """
+    a, b = _check_features("feat_a", feat_a), _check_features("feat_b", feat_b)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"frechet_distance: feat_a has {a.shape[1]} features per row but feat_b has "
+                         f"{b.shape[1]}; both sets need the same feature width (features of the same network).")
     mu_a, mu_b = a.mean(0), b.mean(0)
     s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     covmean, _ = linalg.sqrtm(s_a @ s_b, disp=False)
@@ -183,15 +218,13 @@ def generate(G: nn.Module, n: int, nz: int, labels: torch.Tensor | None = None, 
     """``n`` images from ``G`` (eval mode) for fresh noise, on the CPU: ``(n, C, H, W)`` in [-1, 1]."""
     generator = torch.Generator().manual_seed(seed)
     where = next(G.parameters()).device
-    was_training = G.training
-    G.eval()
     out = []
-    for i in range(0, n, batch_size):
-        m = min(batch_size, n - i)
-        z = torch.randn(m, nz, generator=generator).to(where)
-        y = None if labels is None else labels[i:i + m].to(where)
-        out.append(G(z, y).cpu())
-    G.train(was_training)
+    with eval_mode(G):
+        for i in range(0, n, batch_size):
+            m = min(batch_size, n - i)
+            z = torch.randn(m, nz, generator=generator).to(where)
+            y = None if labels is None else labels[i:i + m].to(where)
+            out.append(G(z, y).cpu())
     return torch.cat(out)
 
 
@@ -226,3 +259,155 @@ def yardstick_sets(train: ImageData, test: ImageData, n: int = 1000, seed: int =
         "noise": torch.rand(n, *held.shape[1:], generator=g) * 2 - 1,
         "memorised": to_float(train.images[torch.randperm(len(train), generator=g)[:n]]),
     }
+
+
+# ---------------------------------------------------------------- class accuracy (conditional models)
+def confusion_matrix(asked: torch.Tensor, read: torch.Tensor, n_classes: int = 10) -> torch.Tensor:
+    """Counts ``(n_classes, n_classes)``: entry ``[i, j]`` = how many digits asked for as class ``i`` were
+    read as class ``j``. ``asked``, ``read``: integer labels ``(N,)``."""
+    if asked.shape != read.shape:
+        raise ValueError(f"asked {tuple(asked.shape)} and read {tuple(read.shape)} must have the same shape.")
+    index = asked.long() * n_classes + read.long()
+    return torch.bincount(index, minlength=n_classes * n_classes).view(n_classes, n_classes)
+
+
+@dataclass
+class ClassAccuracy:
+    """How often the classifier reads the asked-for class.
+
+    ``overall``: share of all samples read correctly; ``per_class``: ``(n_classes,)`` share per asked class;
+    ``confusion``: ``(n_classes, n_classes)`` counts (rows asked, columns read).
+    """
+
+    overall: float
+    per_class: torch.Tensor
+    confusion: torch.Tensor
+
+    @property
+    def worst(self) -> tuple[int, float]:
+        """The asked class read correctly least often, and its accuracy."""
+        c = int(self.per_class.argmin())
+        return c, float(self.per_class[c])
+
+
+def accuracy_from_confusion(confusion: torch.Tensor) -> ClassAccuracy:
+    """Overall and per-class accuracy from a confusion matrix (rows: asked class, columns: read class)."""
+    confusion = confusion.long()
+    rows = confusion.sum(1)
+    if (rows == 0).any():
+        raise ValueError("Some class has no samples; generate at least one digit of every class.")
+    diag = confusion.diagonal()
+    return ClassAccuracy(overall=float(diag.sum() / confusion.sum()), per_class=diag.double() / rows.double(),
+                         confusion=confusion)
+
+
+def class_accuracy(classifier: nn.Module, images: torch.Tensor, asked: torch.Tensor,
+                   n_classes: int = 10) -> ClassAccuracy:
+    """What ``classifier`` reads in ``images (N, 1, H, W)`` compared with the classes ``asked (N,)`` for."""
+    read = probabilities(classifier, images).argmax(1)
+    return accuracy_from_confusion(confusion_matrix(asked.cpu(), read, n_classes))
+
+
+def per_class_frechet(classifier: nn.Module, images: torch.Tensor, asked: torch.Tensor, real: ImageData,
+                      n_classes: int = 10, max_real: int | None = 2000) -> torch.Tensor:
+    """Frechet distance ``(n_classes,)`` between the generated digits of each class and the real digits of
+    that class, on the classifier's 128 penultimate features.
+
+    ``real`` must carry labels; at most ``max_real`` real digits per class are used (all if None). Each
+    side needs well over a hundred samples per class for a stable covariance.
+    """
+    if real.labels is None:
+        raise ValueError("per_class_frechet needs labelled real digits (ganlib.data.mnist gives them).")
+    fake_feat = features(classifier, images)
+    out = torch.zeros(n_classes, dtype=torch.float64)
+    for c in range(n_classes):
+        idx = (real.labels == c).nonzero().view(-1)[:max_real]
+        if len(idx) < 2 or int((asked == c).sum()) < 2:
+            raise ValueError(f"class {c} has too few samples for a covariance (real {len(idx)}, "
+                             f"generated {int((asked == c).sum())}).")
+        real_feat = features(classifier, real.images[idx])
+        out[c] = frechet_distance(real_feat, fake_feat[asked.cpu() == c])
+    return out
+
+
+def real_frechet_floor(classifier: nn.Module, a: ImageData, b: ImageData, n_classes: int = 10,
+                       max_real: int | None = 2000) -> torch.Tensor:
+    """Per-class Frechet distance ``(n_classes,)`` between two sets of *real* digits (e.g. training vs
+    held-out): what the number looks like for a perfect generator at these sample sizes."""
+    keep = torch.cat([(a.labels == c).nonzero().view(-1)[:max_real] for c in range(n_classes)])
+    return per_class_frechet(classifier, a.images[keep], a.labels[keep], b, n_classes, max_real)
+
+
+# ---------------------------------------------------------------- modes of a toy mixture (2-D points)
+def mode_metrics(samples: torch.Tensor, centers: torch.Tensor, std: float, n_std: float = 3.0,
+                 min_share: float = 0.01) -> dict:
+    """How well ``samples (N, 2)`` cover the mixture with ``centers (K, 2)`` and standard deviation ``std``.
+
+    A sample is *high quality* when it lies within ``n_std`` standard deviations of some centre; a mode is
+    *covered* when at least ``min_share`` of all samples are high-quality samples of that mode (the
+    definitions of Srivastava et al. 2017, with 3 std and 1%). A mode is *reached* when it is the nearest
+    centre of at least ``min_share`` of the samples, however far they are: a generator that has spread over
+    the data but not yet sharpened onto the modes reaches many and covers few. Returns ``{"modes": int
+    covered, "reached": int, "hq": float share of high-quality samples, "counts": list of the K per-mode
+    counts of high-quality samples, "n": N}``.
+    """
+    samples = torch.as_tensor(samples, dtype=torch.float32).detach().cpu()
+    centers = torch.as_tensor(centers, dtype=torch.float32).cpu()
+    if samples.dim() != 2 or samples.shape[1] != centers.shape[1] or len(samples) == 0:
+        raise ValueError(f"mode_metrics wants samples (N, {centers.shape[1]}) with N > 0, got {tuple(samples.shape)}.")
+    dist = torch.cdist(samples, centers)              # (N, K)
+    nearest, which = dist.min(dim=1)                  # (N,)
+    good = nearest <= n_std * std
+    counts = torch.bincount(which[good], minlength=len(centers))
+    covered = int((counts >= min_share * len(samples)).sum())
+    reached = int((torch.bincount(which, minlength=len(centers)) >= min_share * len(samples)).sum())
+    return {"modes": covered, "reached": reached, "hq": float(good.float().mean()), "counts": counts.tolist(),
+            "n": len(samples)}
+
+
+# ---------------------------------------------------------------- distances between samples
+def wasserstein1(a: np.ndarray, b: np.ndarray) -> float:
+    """The 1-Wasserstein distance between two 1-D samples (``scipy.stats.wasserstein_distance``)."""
+    from scipy.stats import wasserstein_distance
+
+    return float(wasserstein_distance(np.ravel(a), np.ravel(b)))
+
+
+def exact_w1(a: torch.Tensor, b: torch.Tensor) -> float:
+    """The earth mover's (1-Wasserstein) distance between two equal-size point clouds ``(N, d)``, exactly.
+
+    With N points on each side and equal weights, an optimal transport plan is a one-to-one matching
+    (Birkhoff), so W1 is the mean distance of the cheapest matching (``scipy``'s Hungarian solver, O(N^3):
+    keep N <= ~1000).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
+    if a.dim() != 2 or a.shape != b.shape:
+        raise ValueError(f"exact_w1 wants two point clouds of the same shape (N, d); got {tuple(a.shape)} "
+                         f"and {tuple(b.shape)}.")
+    cost = torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist").numpy()  # exact, no |a|^2+|b|^2-2ab
+    rows, cols = linear_sum_assignment(cost)
+    return float(cost[rows, cols].mean())
+
+
+@torch.no_grad()
+def critic_gap(D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> float:
+    """mean D(real) - mean D(fake) on ``(N, ...)`` batches: a 1-Lipschitz critic's lower bound on W1."""
+    return float(D(real).mean() - D(fake).mean())
+
+
+@torch.no_grad()
+def nearest(images: torch.Tensor, pool: torch.Tensor, exclude_self: bool = False):
+    """For each image ``(B, C, H, W)``, the closest picture in ``pool`` ``(N, C, H, W)`` by mean squared
+    pixel difference; returns ``(index (B,), distance (B,))``. ``exclude_self`` skips exact copies and
+    mirror copies, for measuring real images against the set they come from (the offline faces hold both).
+    The memorisation check of chapter 4."""
+    def sq_dist(a):
+        return torch.cdist(a.flatten(1).double(), pool.flatten(1).double()).pow(2) / images[0].numel()
+
+    d = sq_dist(images)
+    if exclude_self:
+        d[(d < 1e-12) | (sq_dist(images.flip(-1)) < 1e-12)] = float("inf")
+    dist, index = d.min(dim=1)
+    return index, dist.float()

@@ -19,7 +19,12 @@ the arrow keys step too, and Space/Enter presses it. The controls carry labels a
 Page weight: with ``fmt="auto"`` colour samples are JPEG (``quality`` 80), plots stay lossless PNG,
 grey digit grids are sent as one-channel PNG (or JPEG when much smaller), and a frame is shrunk to at
 most the area of a ``max_side``-pixel square (256 px in the ``quick`` size). The weights per kind of frame:
-benchmarks/bench_player.py.
+benchmarks/bench_player.py. More than ``MAX_FRAMES`` (120) frames are thinned evenly, first and last kept,
+with a warning and a note in the player, so a long run's page stays light.
+
+Every text (labels, title, curve names) is escaped for where it lands: HTML-escaped in the page, and in the
+script's data ``<``, ``>``, ``&`` are written as ``\\u003c``-style escapes, so no text can end the script
+or hide the next one.
 
 Taught in: every chapter with a progression ("Training" 1-D toy, DCGAN on faces and MNIST, conditional
 GAN, "Challenges" 2-D rings); a chapter calls it as ``gl.viz.player(...)``.
@@ -32,11 +37,11 @@ import io
 import json
 import math
 import uuid
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
 
-from .viz import smooth
 
 # Frames with more pixels than a square of this side are shrunk (aspect kept): the quick size keeps pages tiny.
 MAX_SIDE = {"quick": 256, "book": 720, "full": 720}
@@ -46,6 +51,10 @@ DRAWING_COLOURS = 4096    # fmt="auto": colour frames with at most this many col
 LOSS_PANEL_PX = (420, 270)  # width, height of the loss-curve panel, in CSS pixels
 LOSS_PANEL_MIN_PX = 280   # the panel shrinks to this width to stay beside the frame, then wraps below it
 LOSS_PANEL_DPI = 80
+# More frames than this are thinned evenly (the first and the last kept), loudly: every frame is embedded in
+# the page, so its weight grows with the count (2,500 snapshots made 12.7 MB of HTML). 120 frames scrub
+# finely enough to follow a run and play for 48 s at the default 400 ms; ``player(max_frames=...)`` changes it.
+MAX_FRAMES = 120
 
 
 class Player:
@@ -53,16 +62,20 @@ class Player:
 
     Attributes: ``html`` (the fragment), ``n_frames``, ``labels``, ``markers`` (per frame: the marker's
     ``x`` and curve ``y`` positions in percent of the loss panel, and its caption), ``formats`` (the
-    encoding chosen per frame). ``save(path)`` writes a standalone page; ``nbytes`` is its weight.
+    encoding chosen per frame), ``n_given`` (frames passed in; more than ``n_frames`` when they were
+    thinned to ``max_frames``), ``kept`` (the indices of the frames shown among those given).
+    ``save(path)`` writes a standalone page; ``nbytes`` is its weight.
     """
 
     def __init__(self, html_fragment: str, n_frames: int, labels: list[str], markers: list[dict] | None,
-                 formats: list[str]):
+                 formats: list[str], n_given: int | None = None, kept: list[int] | None = None):
         self.html = html_fragment
         self.n_frames = n_frames
         self.labels = labels
         self.markers = markers
         self.formats = formats
+        self.n_given = n_frames if n_given is None else n_given
+        self.kept = list(range(n_frames)) if kept is None else kept
 
     @property
     def nbytes(self) -> int:
@@ -74,7 +87,8 @@ class Player:
 
     def __repr__(self) -> str:
         first, last = self.labels[0], self.labels[-1]
-        return (f"<progress player: {self.n_frames} frames, {first} ... {last}; "
+        thinned = f" (thinned from {self.n_given:,})" if self.n_given > self.n_frames else ""
+        return (f"<progress player: {self.n_frames} frames{thinned}, {first} ... {last}; "
                 f"{self.nbytes / 1e6:.2f} MB of HTML; shown where the front end renders HTML and runs JavaScript>")
 
     def save(self, path, title: str = "Progress player") -> str:
@@ -175,6 +189,25 @@ def _data_uri(mime: str, data: bytes) -> str:
 
 
 # ---------------------------------------------------------------- history -> curves, labels
+def smooth_gaps(values, window: int) -> np.ndarray:
+    """Running mean over ``window`` points (shorter at the start) of the finite values, same length as
+    ``values``; NaN where the value itself is NaN or +-inf. A diverged step is a gap in the curve, and the
+    curve goes on after it (a plain running mean would turn everything after it into NaN or inf).
+    Equal to :func:`ganlib.viz.smooth` where every value is finite."""
+    v = np.asarray(values, dtype=float)
+    ok = np.isfinite(v)
+    if window <= 1 or len(v) == 0:
+        return np.where(ok, v, np.nan)
+    total = np.cumsum(np.insert(np.where(ok, v, 0.0), 0, 0.0))
+    count = np.cumsum(np.insert(ok.astype(float), 0, 0.0))
+    idx = np.arange(1, len(v) + 1)
+    lo = np.maximum(0, idx - window)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (total[idx] - total[lo]) / (count[idx] - count[lo])
+    out[~ok] = np.nan
+    return out
+
+
 def _curves(history) -> list[tuple[str, np.ndarray, str]]:
     """``[(label, values per G update, colour), ...]`` from a ganlib History or a mapping name -> values."""
     if hasattr(history, "loss_d") and hasattr(history, "loss_g"):
@@ -225,9 +258,9 @@ def loss_panel(curves, steps, window: int | None = None, size_px=LOSS_PANEL_PX, 
     ax = fig.add_subplot()
     lows, highs, smoothed = [], [], []
     for label, values, color in curves:
-        sm = smooth(values, window)
+        sm = smooth_gaps(values, window)  # +-inf, like NaN, is a gap: never a limit of the axes
         smoothed.append(sm)
-        ax.plot(x, values, color=color, alpha=0.25, lw=0.8)
+        ax.plot(x, np.where(np.isfinite(values), values, np.nan), color=color, alpha=0.25, lw=0.8)
         ax.plot(x, sm, color=color, lw=1.8, label=label)
         finite = values[np.isfinite(values)]
         if len(finite):  # a few huge early losses must not flatten the rest of the curve
@@ -248,13 +281,24 @@ def loss_panel(curves, steps, window: int | None = None, size_px=LOSS_PANEL_PX, 
     width, height = fig.canvas.get_width_height()
     (_, y0), (_, y1) = ax.transData.transform([(ax.get_xlim()[0], ax.get_ylim()[0]),
                                                  (ax.get_xlim()[1], ax.get_ylim()[1])])
+    markers = _markers(ax, curves, smoothed, steps, n, width, height)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    top = 100.0 * (1.0 - y1 / height)
+    return buf.getvalue(), markers, (round(float(top), 3), round(float(100.0 * (y1 - y0) / height), 3))
+
+
+def _markers(ax, curves, smoothed, steps, n: int, width: int, height: int) -> list[dict]:
+    """Where each frame's marker sits on the loss panel (percent of the picture) and its caption."""
     ylo, yhi = ax.get_ylim()
     markers = []
     for s in steps:
         s = int(min(max(int(s), 0), n))
         px = ax.transData.transform((s, ylo))[0]
         ys, parts = [], []
-        for (label, _, _), sm in zip(curves, smoothed):
+        for (label, values, _), sm in zip(curves, smoothed):
+            if s > 0 and not np.isfinite(sm[s - 1]):
+                parts.append(f"{label} {values[s - 1]} (not drawn)")  # the gap is named, not hidden
             if s == 0 or not np.isfinite(sm[s - 1]):
                 ys.append(None)
                 continue
@@ -264,16 +308,13 @@ def loss_panel(curves, steps, window: int | None = None, size_px=LOSS_PANEL_PX, 
             parts.append(f"{label} {sm[s - 1]:.3f}")
         text = (f"G update {s}: " + ", ".join(parts)) if parts else "before training: no losses yet"
         markers.append({"x": round(float(100.0 * px / width), 3), "y": ys, "text": text})
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    top = 100.0 * (1.0 - y1 / height)
-    return buf.getvalue(), markers, (round(float(top), 3), round(float(100.0 * (y1 - y0) / height), 3))
+    return markers
 
 
 # ---------------------------------------------------------------- the player
 def player(frames, steps=None, labels=None, history=None, interval_ms: int = 400, width: int | None = None,
            fmt: str = "auto", quality: int = 80, max_side: int | None = None, title: str | None = None,
-           window: int | None = None, loop: bool = False) -> Player:
+           window: int | None = None, loop: bool = False, max_frames: int | None = MAX_FRAMES) -> Player:
     """A progress player for ``frames``, with a loss panel when ``history`` is given.
 
     Args:
@@ -289,11 +330,48 @@ def player(frames, steps=None, labels=None, history=None, interval_ms: int = 400
         max_side: frames with more pixels than a ``max_side``-pixel square are shrunk (default by size:
             ``MAX_SIDE``: 256 in quick, 720 in book and full).
         title: a heading above the player. ``window``: running-mean window of the loss panel.
+        max_frames: more frames than this (default ``MAX_FRAMES``, 120) are thinned evenly, the first and
+            the last kept, with a warning and a note in the player; None keeps every frame.
+
+    Labels, the title and every other text are escaped for the HTML and the script they land in, so any
+    text shows as written. A NaN or +-inf loss is a gap in the panel's curves (named in the marker's caption).
 
     Returns a :class:`Player`; as the last expression of a cell it shows itself.
     """
     from .config import size
 
+    frames, steps, labels, curves = _checked(frames, steps, labels, history, interval_ms, max_frames)
+    n_given = len(frames)
+    kept, note = _thinned(n_given, max_frames)
+    frames = [frames[i] for i in kept]
+    steps = None if steps is None else [steps[i] for i in kept]
+    labels = None if labels is None else [labels[i] for i in kept]
+    pictures = [_gray_if_gray(_shrink(_as_array(f, i), max_side or MAX_SIDE[size()])) for i, f in zip(kept, frames)]
+    if labels is None:
+        epochs = getattr(history, "epoch", None) if history is not None else None
+        labels = frame_labels(steps, epochs) if steps is not None else [f"frame {i + 1}" for i in kept]
+
+    encoded = [encode(p, fmt, quality) for p in pictures]
+    markers = panel = None
+    if curves is not None:
+        spread = np.linspace(0, len(curves[0][1]), n_given).round().astype(int)  # frames over the run
+        panel_steps = steps if steps is not None else spread[kept]
+        panel_png, markers, axes_box = loss_panel(curves, panel_steps, window)
+        panel = {"uri": _data_uri("image/png", panel_png), "names": [c[0] for c in curves],
+                 "colors": [_css_color(c[2]) for c in curves], "box": axes_box}
+
+    h0, w0 = pictures[-1].shape[:2]
+    display_w = int(width or max(w0, MIN_DISPLAY_WIDTH))
+    fragment = _render(
+        uid="glp-" + uuid.uuid4().hex[:12],
+        frames=[_data_uri(m, b) for m, b in encoded], labels=labels, markers=markers, panel=panel,
+        display_w=display_w, pixelated=display_w >= 2 * w0, natural=(w0, h0),
+        interval_ms=int(interval_ms), loop=bool(loop), title=title, note=note)
+    return Player(fragment, len(pictures), labels, markers, [m.split("/")[1] for m, _ in encoded], n_given, kept)
+
+
+def _checked(frames, steps, labels, history, interval_ms, max_frames):
+    """The player's inputs checked and normalised: ``(frames list, steps or None, labels or None, curves)``."""
     if hasattr(frames, "ndim") and frames.ndim in (2, 3):  # one picture, not a sequence of them
         frames = [frames]
     frames = list(frames)
@@ -301,10 +379,11 @@ def player(frames, steps=None, labels=None, history=None, interval_ms: int = 400
         raise ValueError("No frames to play: the run has no snapshots (is snapshot_every larger than the run?).")
     if interval_ms <= 0:
         raise ValueError(f"interval_ms={interval_ms}; it must be positive (milliseconds per frame).")
-    max_side = max_side or MAX_SIDE[size()]
-    pictures = [_gray_if_gray(_shrink(_as_array(f, i), max_side)) for i, f in enumerate(frames)]
-    n = len(pictures)
-
+    if max_frames is not None and (isinstance(max_frames, bool) or not isinstance(max_frames, int)
+                                   or max_frames < 2):
+        raise ValueError(f"max_frames={max_frames!r}; use an int >= 2 (the first and the last frame are always "
+                         "kept) or None to keep every frame.")
+    n = len(frames)
     curves = _curves(history) if history is not None else None
     if steps is None and history is not None and len(getattr(history, "snapshot_steps", [])) == n:
         steps = list(history.snapshot_steps)
@@ -316,29 +395,40 @@ def player(frames, steps=None, labels=None, history=None, interval_ms: int = 400
         if curves is not None and max(steps) > len(curves[0][1]):
             raise ValueError(f"The frames go up to G update {max(steps)} but the history holds "
                              f"{len(curves[0][1])} G updates: pass the History of the same run.")
-    if labels is None:
-        epochs = getattr(history, "epoch", None) if history is not None else None
-        labels = frame_labels(steps, epochs) if steps is not None else [f"frame {i + 1}" for i in range(n)]
-    labels = [str(t) for t in labels]
-    if len(labels) != n:
-        raise ValueError(f"{len(labels)} labels for {n} frames; pass one label per frame.")
+    if labels is not None:
+        labels = [str(t) for t in labels]
+        if len(labels) != n:
+            raise ValueError(f"{len(labels)} labels for {n} frames; pass one label per frame.")
+    return frames, steps, labels, curves
 
-    encoded = [encode(p, fmt, quality) for p in pictures]
-    markers = panel = None
-    if curves is not None:
-        panel_steps = steps if steps is not None else np.linspace(0, len(curves[0][1]), n).round().astype(int)
-        panel_png, markers, axes_box = loss_panel(curves, panel_steps, window)
-        panel = {"uri": _data_uri("image/png", panel_png), "names": [c[0] for c in curves],
-                 "colors": [_css_color(c[2]) for c in curves], "box": axes_box}
 
-    h0, w0 = pictures[-1].shape[:2]
-    display_w = int(width or max(w0, MIN_DISPLAY_WIDTH))
-    fragment = _render(
-        uid="glp-" + uuid.uuid4().hex[:12],
-        frames=[_data_uri(m, b) for m, b in encoded], labels=labels, markers=markers, panel=panel,
-        display_w=display_w, pixelated=display_w >= 2 * w0, natural=(w0, h0),
-        interval_ms=int(interval_ms), loop=bool(loop), title=title)
-    return Player(fragment, n, labels, markers, [m.split("/")[1] for m, _ in encoded])
+def _thinned(n_given: int, max_frames: int | None) -> tuple[list[int], str | None]:
+    """The frames kept (:func:`thin`) and, when some were left out, the note shown in the player (and a warning)."""
+    kept = thin(n_given, max_frames)
+    if len(kept) == n_given:
+        return kept, None
+    warnings.warn(f"player: kept {len(kept)} of {n_given:,} frames, evenly spaced (the first and the last "
+                  f"kept): every frame is embedded in the page. Pass max_frames=None to keep them all, or "
+                  f"snapshot less often.", stacklevel=3)
+    return kept, (f"Showing {len(kept)} of {n_given:,} frames, evenly spaced (the first and the last kept), "
+                  "to keep the page light.")
+
+
+def thin(n: int, max_frames: int | None = MAX_FRAMES) -> list[int]:
+    """Indices of at most ``max_frames`` of ``n`` frames, evenly spaced, always the first and the last
+    (all of them when ``n <= max_frames`` or ``max_frames`` is None)."""
+    if max_frames is None or n <= max_frames:
+        return list(range(n))
+    # spacing (n - 1) / (max_frames - 1) > 1, so the rounded positions are distinct: exactly max_frames
+    return np.linspace(0, n - 1, max_frames).round().astype(int).tolist()
+
+
+def play(run, title: str | None = None, **options) -> Player:
+    """The player of ``run`` (a :class:`ganlib.train.Run`): its fixed-noise snapshots, each labelled with its
+    G update and epoch, beside the loss curves of its History. ``options`` are those of :func:`player`."""
+    h = run.history
+    options.setdefault("max_side", MAX_SIDE[run.cfg.size])
+    return player(h.snapshots, steps=h.snapshot_steps, history=h, title=title or run.cfg.name, **options)
 
 
 def _css_color(name: str) -> str:
@@ -351,6 +441,7 @@ _CSS = """
 #{id} {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: 14px; margin: .5em 0; }}
 #{id} .glp-title {{ font-weight: 600; margin: 0 0 .3em; }}
 #{id} .glp-nojs {{ font-size: .85em; font-style: italic; margin: 0 0 .3em; }}
+#{id} .glp-note {{ font-size: .85em; margin: 0 0 .3em; }}
 #{id} .glp-bar {{ display: flex; align-items: center; gap: .45em; flex-wrap: wrap; margin: 0 0 .5em; }}
 #{id} .glp-bar[hidden] {{ display: none; }}
 #{id} button {{ min-width: 2.3em; height: 2.1em; padding: 0 .5em; border: 1px solid #8a8a8a; border-radius: 4px;
@@ -449,13 +540,28 @@ _JS = """
 _NO_SHORTCUTS = 'data-lm-suppress-shortcuts="true"'
 
 
-def _render(uid, frames, labels, markers, panel, display_w, pixelated, natural, interval_ms, loop, title):
-    esc = html.escape
+def script_json(obj) -> str:
+    """``obj`` as JSON that is safe inside a ``<script>`` element, whatever its strings hold.
+
+    ``<``, ``>`` and ``&`` become ``\\u003c``, ``\\u003e`` and ``\\u0026`` (and U+2028/U+2029, line breaks
+    to older JavaScript, ``\\u2028``/``\\u2029``): the same strings to JavaScript, but no ``</script>``
+    can end the element early and no ``<!--<script>`` can make the HTML parser swallow the next script.
+    """
+    text = json.dumps(obj)
+    for ch, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                     ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(ch, code)
+    return text
+
+
+def _render(uid, frames, labels, markers, panel, display_w, pixelated, natural, interval_ms, loop, title,
+            note=None):
+    esc = html.escape  # every text in HTML context (elements and attribute values) goes through it
     n = len(frames)
     alt = "Fixed-noise samples at"
     data = {"id": uid, "frames": frames, "labels": labels, "markers": markers, "interval": interval_ms,
             "loop": loop, "alt": alt}
-    script = _JS % {"data": json.dumps(data).replace("</", "<\\/")}
+    script = _JS % {"data": script_json(data)}
     lw = LOSS_PANEL_PX[0]
     css = _CSS.format(id=uid, w=display_w, lw=lw, lmin=LOSS_PANEL_MIN_PX,
                       rendering="pixelated" if pixelated else "auto")
@@ -464,6 +570,8 @@ def _render(uid, frames, labels, markers, panel, display_w, pixelated, natural, 
              f"<style>{css}</style>"]
     if title:
         parts.append(f'<p class="glp-title">{esc(title)}</p>')
+    if note:
+        parts.append(f'<p class="glp-note">{esc(note)}</p>')
     parts.append(
         '<div class="glp-bar" hidden>'
         f'<button type="button" class="glp-prev" {_NO_SHORTCUTS} aria-label="Previous frame" '

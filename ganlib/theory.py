@@ -12,13 +12,24 @@ Everything here is one-dimensional and exact enough to *check* the theory of Goo
 * the same on a grid of density values (:func:`kl_on_grid`, :func:`jsd_on_grid`, :func:`value_on_grid`),
   for densities only known on a grid, such as a trained generator's histogram;
 * Monte Carlo estimates with their standard errors (:func:`c_of_g_mc`, :func:`jsd_mc`);
-* the generator's gradient for the saturating and the non-saturating loss (:func:`generator_gradients`).
+* the generator's gradient for the saturating and the non-saturating loss (:func:`generator_gradients`);
+* deeper checks of the later chapters: the non-saturating step descends KL - 2 JSD
+  (:func:`nonsaturating_at_fixed_d_star`); LSGAN's and label smoothing's optimal D (:func:`lsgan_d_star`,
+  :func:`smoothed_d_star`, :func:`smoothed_d_loss`, :func:`binary_entropy`); conditional and matching-aware
+  discriminators (:func:`conditional_d_star`, :func:`conditional_c_of_g`, :func:`matching_aware_d_star`,
+  :func:`matching_aware_c`, :func:`matching_aware_gradient`, :func:`matching_aware_minimiser`); the Frechet
+  distance of two Gaussians (:func:`frechet_gaussians`); Proposition 2 as descent with D kept optimal
+  (:func:`proposition2_functional_descent`, :func:`proposition2_gaussian_descent`); the Dirac-GAN
+  (:func:`dirac_gan`); densities of piecewise-linear generators (:func:`piecewise_linear`,
+  :func:`pushforward_density_piecewise_linear`).
 
 Densities are handled as logarithms where it matters: far in the tails p_data and p_g underflow to 0,
 but their logs, and hence log D*, stay finite.
 
 Taught in: "Generative models" (inverse-CDF sampling), "The GAN game" (every check of D* and C(G), the
-saturating loss), "Training on a 1-D toy" (D* for the current generator).
+saturating loss, Proposition 2, the non-saturating gradient), "Training on a 1-D toy" (D* for the current
+generator, piecewise-linear generators), "DCGAN on faces" (label smoothing), "Conditional GAN" (conditional and
+matching-aware D*), "Variants" (LSGAN), "Challenges" (Dirac-GAN, Frechet distance).
 """
 from __future__ import annotations
 
@@ -433,4 +444,457 @@ def generator_gradients(d_fake) -> dict:
         out[f"{name}_autograd"] = np.array(grads)
     out["minimax_closed"] = -d
     out["nonsat_closed"] = -(1.0 - d)
+    return out
+
+
+# ================================================================ deeper checks (chapters 2-8)
+# Each function below backs one claim of a chapter with a number that a test recomputes independently.
+
+def _central_difference(fn, theta: float, h: float) -> float:
+    """(fn(theta + h) - fn(theta - h)) / (2 h): error O(h^2) plus the rounding of fn divided by h."""
+    return (fn(theta + h) - fn(theta - h)) / (2.0 * h)
+
+
+def _log_mix(parts) -> np.ndarray:
+    """log sum_k w_k p_k(x) from pairs (w_k, log p_k(x)), skipping weights 0 (no underflow)."""
+    logs = [math.log(w) + lp for w, lp in parts if w > 0]
+    out = logs[0]
+    for lp in logs[1:]:
+        out = np.logaddexp(out, lp)
+    return out
+
+
+# ---------------------------------------------------------------- 1. the non-saturating loss at a fixed D*
+def nonsaturating_at_fixed_d_star(p_data, family, theta: float, h: float = 1e-4) -> dict:
+    """The non-saturating generator loss E_{p_g}[-log D*(x)] with D* frozen, against KL(p_g||p_data) - 2 JSD.
+
+    ``family(theta)`` returns the generator's distribution p_g for a scalar parameter ``theta`` (e.g.
+    ``lambda m: normal(m, 1.0)``); D* = p_data / (p_data + p_g) is computed once, for p_g = family(theta),
+    and then held fixed, as it is during one generator step. Returns floats (nats; derivatives per unit of
+    theta):
+
+    * ``ns_value``: E_{x ~ p_g}[-log D*(x)];
+    * ``kl_minus_2jsd_value``: KL(p_g || p_data) - 2 JSD(p_data, p_g);
+    * ``ns_grad``: d/dtheta' E_{x ~ family(theta')}[-log D*(x)] at theta' = theta, D* frozen (central
+      difference with step ``h`` on the density family);
+    * ``kl_minus_2jsd_grad``: d/dtheta of ``kl_minus_2jsd_value`` (central difference);
+    * ``ns_grad_moving_d_star``: the derivative when D* is *re-optimised* for every theta' -- the wrong way to
+      read the claim: it is not the gradient a generator step follows.
+
+    The two ``*_grad`` agree (Arjovsky & Bottou 2017, Thm 2.5): the non-saturating step descends
+    KL - 2 JSD, a divergence that rewards dropping modes (the reverse KL) and pushes against the JSD.
+    The two ``*_value`` differ: the loss and the divergence differ by a term whose gradient vanishes at D*.
+
+    Taught in: "The GAN game" (chapter 2: why the non-saturating loss is not a JSD minimiser).
+    """
+    p_g = family(theta)
+
+    def log_d_star(x):  # frozen at the current p_g
+        lp = p_data.logpdf(x)
+        return lp - np.logaddexp(lp, p_g.logpdf(x))
+
+    def ns_loss(t, frozen=True):
+        q = family(t)
+        if frozen:
+            return integrate_pair(lambda x: -q.pdf(x) * log_d_star(x), p_data, q)
+
+        def moving(x):
+            lp, lq = p_data.logpdf(x), q.logpdf(x)
+            return -np.exp(lq) * (lp - np.logaddexp(lp, lq))
+        return integrate_pair(moving, p_data, q)
+
+    def kl_2jsd(t):
+        q = family(t)
+        return kl(q, p_data) - 2.0 * jsd(p_data, q)
+
+    return {"ns_value": ns_loss(theta), "kl_minus_2jsd_value": kl_2jsd(theta),
+            "ns_grad": _central_difference(ns_loss, theta, h),
+            "kl_minus_2jsd_grad": _central_difference(kl_2jsd, theta, h),
+            "ns_grad_moving_d_star": _central_difference(lambda t: ns_loss(t, frozen=False), theta, h)}
+
+
+# ---------------------------------------------------------------- 2. LSGAN's optimal discriminator
+def lsgan_d_loss_pointwise(d, p_data, p_g, a: float = 0.0, b: float = 1.0) -> np.ndarray:
+    """1/2 p_data (d - b)^2 + 1/2 p_g (d - a)^2: the integrand of LSGAN's D loss at one x (arrays broadcast).
+
+    ``b`` is the target for real samples, ``a`` for fakes (Mao et al.; ganlib's ``d_least_squares`` has a = 0,
+    b = ``real_label``). D minimises it.
+
+    Taught in: "Variants" (chapter 7).
+    """
+    d = np.asarray(d, dtype=np.float64)
+    return 0.5 * p_data * (d - b) ** 2 + 0.5 * p_g * (d - a) ** 2
+
+
+def lsgan_d_star(p_data, p_g, x, a: float = 0.0, b: float = 1.0) -> np.ndarray:
+    """LSGAN's optimal D: (b p_data(x) + a p_g(x)) / (p_data(x) + p_g(x)), a score (not a probability).
+
+    ``x``: points, any shape; returns that shape. Written as a + (b - a) D*_GAN(x), from log densities, so
+    it stays finite where both densities underflow. With a = 0, b = 1 it equals the cross-entropy D*.
+
+    Taught in: "Variants" (chapter 7: what the least-squares discriminator estimates).
+    """
+    return a + (b - a) * d_star(p_data, p_g, x)
+
+
+# ---------------------------------------------------------------- 3. label smoothing
+def binary_entropy(alpha) -> np.ndarray:
+    """H(alpha) = -(alpha ln alpha + (1 - alpha) ln(1 - alpha)) in nats, 0 at alpha in {0, 1}; any shape.
+
+    The least cross-entropy any D can reach against a soft target alpha (0.325 nats for alpha = 0.9).
+
+    Taught in: "DCGAN on faces" (chapter 4: label smoothing).
+    """
+    alpha = np.asarray(alpha, dtype=np.float64)
+    return -(special.xlogy(alpha, alpha) + special.xlogy(1.0 - alpha, 1.0 - alpha))
+
+
+def smoothed_d_star(p_data, p_g, x, real_label: float = 1.0, fake_label: float = 0.0) -> np.ndarray:
+    """The optimal D for cross-entropy with soft targets: (alpha p_data + beta p_g) / (p_data + p_g).
+
+    ``real_label`` = alpha (0.9 in source 000), ``fake_label`` = beta (0 for one-sided smoothing, where the
+    result is alpha D*: D never believes a real sample more than alpha). ``x``: points, any shape.
+
+    Taught in: "DCGAN on faces" (chapter 4: one-sided label smoothing), "Challenges" (chapter 8).
+    """
+    return fake_label + (real_label - fake_label) * d_star(p_data, p_g, x)
+
+
+def smoothed_d_loss(D, p_data, p_g, real_label: float = 1.0, fake_label: float = 0.0,
+                    logits: bool = True) -> dict:
+    """The discriminator's cross-entropy loss with soft targets, by quadrature, split in its two halves.
+
+    ``D`` maps points to logits (or probabilities with ``logits=False``). Returns floats in nats:
+
+    * ``real``: E_data[-(alpha log D + (1 - alpha) log(1 - D))] = H(alpha) + E_data[KL(alpha || D(x))],
+      so it is never below :func:`binary_entropy` (alpha) (0.325 nats for alpha = 0.9);
+    * ``fake``: the same on p_g with target beta; ``total``: their sum (the tutorial's Loss_D).
+
+    Taught in: "DCGAN on faces" (chapter 4: why Loss_D stays above 0.325 with real label 0.9).
+    """
+    def halves(x):
+        out = np.asarray(D(x), dtype=np.float64)
+        if logits:
+            log_d, log_1md = -np.logaddexp(0.0, -out), -np.logaddexp(0.0, out)
+        else:
+            with np.errstate(divide="ignore"):
+                log_d, log_1md = np.log(out), np.log1p(-out)
+        return log_d, log_1md
+
+    def ce(target, dist):
+        def integrand(x):
+            log_d, log_1md = halves(x)
+            terms = np.where(target > 0, target * log_d, 0.0) + np.where(target < 1, (1 - target) * log_1md, 0.0)
+            return -dist.pdf(x) * terms
+        return integrate_pair(integrand, p_data, p_g)
+
+    real, fake = ce(real_label, p_data), ce(fake_label, p_g)
+    return {"real": real, "fake": fake, "total": real + fake}
+
+
+# ---------------------------------------------------------------- 4. conditional GANs
+def conditional_d_star(p_data_given_y, p_g_given_y, x, y) -> np.ndarray:
+    """D*(x | y) = p(x|y) / (p(x|y) + p_g(x|y)) for points ``x`` with class indices ``y`` (same shape).
+
+    ``p_data_given_y``, ``p_g_given_y``: sequences of distributions, one per class.
+
+    Taught in: "Conditional GAN on MNIST" (chapter 6).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.broadcast_to(np.asarray(y), x.shape)
+    out = np.full(x.shape, np.nan)
+    for k, (p, q) in enumerate(zip(p_data_given_y, p_g_given_y)):
+        sel = y == k
+        out[sel] = d_star(p, q, x[sel])
+    return out
+
+
+def conditional_c_of_g(class_probs, p_data_given_y, p_g_given_y) -> float:
+    """C(G) of a conditional GAN: E_y E_x [log D*(x|y)] + E_y E_{x ~ p_g(.|y)}[log(1 - D*(x|y))], the labels
+    y drawn from ``class_probs`` for real and fake samples alike. Computed from V at D*(.|y) class by class
+    (not from a JSD), so that it can be checked against -log 4 + 2 E_y JSD(p(.|y), p_g(.|y)).
+
+    Taught in: "Conditional GAN on MNIST" (chapter 6: the game for every label at once).
+    """
+    total = 0.0
+    for w, p, q in zip(class_probs, p_data_given_y, p_g_given_y):
+        total += w * value(lambda x, p=p, q=q: d_star_logit(p, q, x), p, q)
+    return float(total)
+
+
+def matching_aware_d_star(p_match, p_mismatch, p_g, x, fake_share: float = 0.5) -> np.ndarray:
+    """The optimal *matching-aware* D (Reed et al. 2016, GAN-CLS) for one condition y.
+
+    Positives: real samples of class y (``p_match`` = p(x|y)). Negatives: a share ``fake_share`` of fakes
+    G(z, y) (``p_g``) and the rest real samples of another class (``p_mismatch`` = p(x|not y)). Then
+    D*(x|y) = p(x|y) / (p(x|y) + fake_share p_g(x) + (1 - fake_share) p(x|not y)). ``x``: any shape.
+
+    Taught in: "Conditional GAN on MNIST" (chapter 6: matching-aware discriminators).
+    """
+    lp = p_match.logpdf(x)
+    lneg = _log_mix([(fake_share, p_g.logpdf(x)), (1.0 - fake_share, p_mismatch.logpdf(x))])
+    return np.exp(lp - np.logaddexp(lp, lneg))
+
+
+def matching_aware_c(p_match, p_mismatch, p_g, fake_share: float = 0.5) -> float:
+    """C = E_{p(x|y)}[log D*] + E_{x ~ negatives}[log(1 - D*)] at the matching-aware D* (nats).
+
+    The negatives are the mixture fake_share p_g + (1 - fake_share) p(x|not y), so C = -log 4 + 2 JSD(p(.|y),
+    negatives). G can only move its share: its part of the objective is fake_share E_{p_g}[log(1 - D*)], and G
+    *minimises* C (the same minimax game as Goodfellow's, with D maximising). Because the mismatched reals
+    stay in the negatives, C cannot reach -log 4, and its minimiser over p_g is not p(x|y): G is pushed away
+    from the other class.
+
+    Taught in: "Conditional GAN on MNIST" (chapter 6).
+    """
+    def integrand(x):
+        lp = p_match.logpdf(x)
+        lneg = _log_mix([(fake_share, p_g.logpdf(x)), (1.0 - fake_share, p_mismatch.logpdf(x))])
+        ls = np.logaddexp(lp, lneg)
+        return _plogp_ratio(lp, ls) + _plogp_ratio(lneg, ls)
+    lo = min(d.bounds(14.0)[0] for d in (p_match, p_mismatch, p_g))
+    hi = max(d.bounds(14.0)[1] for d in (p_match, p_mismatch, p_g))
+    points = np.unique(np.concatenate([d.breakpoints() for d in (p_match, p_mismatch, p_g)]))
+    val, _ = integrate.quad(lambda t: float(integrand(np.array([t]))[0]), lo, hi, points=points, limit=1000,
+                            epsabs=1e-13, epsrel=1e-12)
+    return float(val)
+
+
+def matching_aware_gradient(p_match, p_mismatch, family, theta: float, fake_share: float = 0.5,
+                            h: float = 1e-4) -> dict:
+    """The generator's view of the matching-aware game for p_g = ``family(theta)`` (scalar theta).
+
+    Returns floats: ``c`` (:func:`matching_aware_c`), ``grad`` (dC/dtheta with D* re-optimised at every theta,
+    central difference), ``grad_g_term`` (d/dtheta' of fake_share E_{family(theta')}[log(1 - D*)] with D*
+    frozen at theta: what one G step differentiates). The two derivatives agree (D* is optimal, so D's own
+    change does not count to first order).
+
+    Taught in: "Conditional GAN on MNIST" (chapter 6).
+    """
+    p_g = family(theta)
+    lo = min(d.bounds(14.0)[0] for d in (p_match, p_mismatch, p_g))
+    hi = max(d.bounds(14.0)[1] for d in (p_match, p_mismatch, p_g))
+
+    def g_term(t):
+        q = family(t)
+
+        def integrand(x):
+            dd = matching_aware_d_star(p_match, p_mismatch, p_g, x, fake_share)
+            return fake_share * q.pdf(x) * np.log1p(-dd)
+        val, _ = integrate.quad(lambda s: float(integrand(np.array([s]))[0]), lo, hi,
+                                points=np.unique(np.r_[q.breakpoints(), p_match.breakpoints(),
+                                                       p_mismatch.breakpoints()]),
+                                limit=1000, epsabs=1e-13, epsrel=1e-12)
+        return val
+
+    c = lambda t: matching_aware_c(p_match, p_mismatch, family(t), fake_share)  # noqa: E731
+    return {"c": c(theta), "grad": _central_difference(c, theta, h),
+            "grad_g_term": _central_difference(g_term, theta, h)}
+
+
+def matching_aware_minimiser(p_match, p_mismatch, family, bounds=(-3.0, 3.0), fake_share: float = 0.5) -> tuple:
+    """``(theta*, C(theta*))``: where the generator family ``family`` minimises :func:`matching_aware_c`
+    (bounded Brent search over ``bounds``).
+
+    Taught in: "Conditional GAN on MNIST" (chapter 6).
+    """
+    res = optimize.minimize_scalar(lambda t: matching_aware_c(p_match, p_mismatch, family(t), fake_share),
+                                   bounds=bounds, method="bounded", options={"xatol": 1e-8})
+    return float(res.x), float(res.fun)
+
+
+# ---------------------------------------------------------------- 5. Frechet distance of two Gaussians
+def _psd_sqrt(s: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a symmetric positive semi-definite matrix (eigenvalues clipped at 0)."""
+    w, v = np.linalg.eigh(0.5 * (s + s.T))
+    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+
+
+def frechet_gaussians(m1, s1, m2, s2) -> float:
+    """||m1 - m2||^2 + Tr(S1 + S2 - 2 (S1 S2)^{1/2}): the Frechet (2-Wasserstein squared) distance of
+    N(m1, S1) and N(m2, S2).
+
+    ``m1``, ``m2``: mean vectors ``(d,)`` (or scalars); ``s1``, ``s2``: covariance matrices ``(d, d)`` (or
+    scalar *variances* in 1-D, where the result is (m1 - m2)^2 + (sd1 - sd2)^2). Tr (S1 S2)^{1/2} is computed
+    as Tr (S1^{1/2} S2 S1^{1/2})^{1/2} -- the same number, from symmetric matrices only.
+
+    Taught in: "Challenges" (chapter 8: what the FID computes).
+    """
+    m1, m2 = np.atleast_1d(np.asarray(m1, dtype=np.float64)), np.atleast_1d(np.asarray(m2, dtype=np.float64))
+    s1, s2 = np.atleast_2d(np.asarray(s1, dtype=np.float64)), np.atleast_2d(np.asarray(s2, dtype=np.float64))
+    if not (m1.shape == m2.shape and s1.shape == s2.shape == (len(m1), len(m1))):
+        raise ValueError(f"frechet_gaussians needs means (d,) and covariances (d, d); got {m1.shape}, "
+                         f"{m2.shape}, {s1.shape}, {s2.shape}.")
+    r1 = _psd_sqrt(s1)
+    cross = np.trace(_psd_sqrt(r1 @ s2 @ r1))
+    return float(np.sum((m1 - m2) ** 2) + np.trace(s1) + np.trace(s2) - 2.0 * cross)
+
+
+# ---------------------------------------------------------------- 6. Proposition 2 (D kept optimal)
+def proposition2_functional_descent(p_data, p_g0, n_steps: int = 40, step: float = 0.5, x=None,
+                                    freeze_d: bool = False) -> dict:
+    """Goodfellow's Proposition 2 on a grid: descend C(G) in p_g itself, re-optimising D before every step.
+
+    p_g is a vector of density values on the evenly spaced grid ``x`` (default: 4001 points over both
+    distributions, mean -/+ 10 std). At D = D* the functional derivative of V(D*, p_g) in p_g is
+    g(x) = log(1 - D*(x)) (D's own change does not count: D* is optimal). A mirror-descent step keeps p_g
+    a density: p_g <- p_g exp(-step g) / Z = p_g^{1 - step} (p_data + p_g)^{step} / Z. With step = 1 this
+    is p_g <- (p_data + p_g) / 2. ``freeze_d=True`` keeps the first D* for all steps (what Proposition 2
+    excludes): then p_g drifts to where p_data / p_g0 is largest and C rises towards 0 -- a collapse.
+
+    Returns ``x`` (n,), ``p_g`` (n_steps + 1, n) densities, ``c`` (n_steps + 1,) C(G) in nats (Simpson's rule,
+    against the *current* optimal D even when D is frozen), ``tv`` (n_steps + 1,) the total variation
+    1/2 int |p_g - p_data|.
+
+    Taught in: "The GAN game" (chapter 2: Proposition 2 and the convexity of C in p_g).
+    """
+    if x is None:
+        x = support_grid(p_data, p_g0, n=4001, n_std=10.0)
+    x = np.asarray(x, dtype=np.float64)
+    lp = p_data.logpdf(x)
+    lq = p_g0.logpdf(x)  # log space: no density underflows to 0 in the tails, so every step is defined
+    lq = lq - math.log(integrate_grid(np.exp(lq - lq.max()), x)) - lq.max()
+    g_frozen = None
+    traj = [np.exp(lq)]
+    for _ in range(n_steps):
+        g = lq - np.logaddexp(lp, lq) if g_frozen is None else g_frozen  # log(1 - D*(x))
+        if freeze_d:
+            g_frozen = g
+        lq = lq - step * g
+        lq = lq - math.log(integrate_grid(np.exp(lq - lq.max()), x)) - lq.max()
+        traj.append(np.exp(lq))
+    p = np.exp(lp)
+    traj = np.array(traj)
+    c = np.array([c_of_g_on_grid(p, qi, x) for qi in traj])
+    tv = np.array([0.5 * integrate_grid(np.abs(qi - p), x) for qi in traj])
+    return {"x": x, "p_g": traj, "c": c, "tv": tv}
+
+
+def proposition2_gaussian_descent(p_data, mu0: float = 3.0, std0: float = 0.4, n_steps: int = 200,
+                                  lr: float = 1.0, x=None) -> dict:
+    """Gradient descent on C(G) over the family p_g = N(mu, std^2), parameters (mu, log std), D kept optimal.
+
+    The gradient is the envelope formula dC/dtheta = int dp_g/dtheta (x) log(1 - D*(x)) dx on a Simpson grid
+    ``x`` (default: 8001 points covering p_data -/+ 12 std and the start mu0 -/+ 12 std0). When p_data is
+    itself a Gaussian, C decreases to -log 4 and (mu, std) goes to p_data's.
+
+    Returns ``params`` (n_steps + 1, 2) rows (mu, std), ``c`` (n_steps + 1,) C(G) in nats, ``grad``
+    (n_steps + 1, 2) dC/d(mu, log std) at each row.
+
+    Taught in: "The GAN game" (chapter 2), "Training, on a toy you can see" (chapter 3).
+    """
+    if x is None:
+        lo, hi = p_data.bounds(12.0)
+        x = np.linspace(min(lo, mu0 - 12 * std0), max(hi, mu0 + 12 * std0), 8001)
+    x = np.asarray(x, dtype=np.float64)
+    p = p_data.pdf(x)
+    mu, log_s = float(mu0), math.log(std0)
+    params, cs, grads = [], [], []
+    for k in range(n_steps + 1):
+        s = math.exp(log_s)
+        zz = (x - mu) / s
+        q = np.exp(-0.5 * zz ** 2) / (s * math.sqrt(2 * math.pi))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_1md = np.where(q > 0, np.log(q) - np.log(p + q), 0.0)
+        g = np.array([integrate_grid(q * zz / s * log_1md, x),             # dq/dmu = q (x - mu) / s^2
+                      integrate_grid(q * (zz ** 2 - 1.0) * log_1md, x)])   # dq/dlog s = q ((x-mu)^2/s^2 - 1)
+        params.append((mu, s))
+        cs.append(c_of_g_on_grid(p, q, x))
+        grads.append(g)
+        if k < n_steps:
+            mu, log_s = mu - lr * g[0], log_s - lr * g[1]
+    return {"params": np.array(params), "c": np.array(cs), "grad": np.array(grads)}
+
+
+# ---------------------------------------------------------------- 7. the Dirac-GAN (Mescheder et al. 2018)
+def dirac_gan(theta0: float = 1.0, psi0: float = 1.0, n_steps: int = 500, lr: float = 0.1,
+              mode: str = "simultaneous", r1_gamma: float = 0.0) -> np.ndarray:
+    """Gradient play on the Dirac-GAN: p_data = delta_0, G outputs delta_theta, D(x) has logit psi x.
+
+    V(psi, theta) = f(psi theta) + f(0) with f(t) = -log(1 + exp(-t)); D ascends V in psi, G descends it
+    in theta. ``r1_gamma`` > 0 adds the R1 penalty gamma/2 E_data ||grad_x D||^2 = gamma/2 psi^2 to D's
+    loss. ``mode``: "simultaneous" (both from the same point) or "alternating" (D first, then G against
+    the new D). Returns the trajectory ``(n_steps + 1, 2)``, rows (theta, psi).
+
+    Without a penalty the only equilibrium (0, 0) is never reached: simultaneous steps grow
+    theta^2 + psi^2 by the factor 1 + lr^2 f'(psi theta)^2 every step (an outward spiral); alternating steps
+    circle on bounded orbits. With R1 (gamma > 0) both converge to (0, 0).
+
+    Taught in: "Challenges" (chapter 8: GAN training need not converge), "Training, on a toy you can see".
+    """
+    if mode not in ("simultaneous", "alternating"):
+        raise ValueError(f"mode must be 'simultaneous' or 'alternating', not {mode!r}.")
+
+    def fprime(t):  # f'(t) = sigmoid(-t)
+        return 0.5 * (1.0 - math.tanh(0.5 * t))
+
+    theta, psi = float(theta0), float(psi0)
+    out = [(theta, psi)]
+    for _ in range(n_steps):
+        if mode == "simultaneous":
+            g = fprime(psi * theta)
+            theta, psi = theta - lr * psi * g, psi + lr * (theta * g - r1_gamma * psi)
+        else:
+            psi = psi + lr * (theta * fprime(psi * theta) - r1_gamma * psi)
+            theta = theta - lr * psi * fprime(psi * theta)
+        out.append((theta, psi))
+    return np.array(out)
+
+
+# ---------------------------------------------------------------- 8. densities pushed through piecewise-linear maps
+def _pieces(knots, slopes, value_at_first_knot):
+    knots = np.asarray(knots, dtype=np.float64).ravel()
+    slopes = np.asarray(slopes, dtype=np.float64).ravel()
+    if len(slopes) != len(knots) + 1 or np.any(np.diff(knots) <= 0):
+        raise ValueError("A piecewise-linear map needs increasing knots and one slope more than knots.")
+    at_knots = value_at_first_knot + np.concatenate([[0.0], np.cumsum(slopes[1:-1] * np.diff(knots))])
+    anchors = np.concatenate([[knots[0]], knots])          # each piece's anchor knot z_i and G(z_i)
+    anchor_vals = np.concatenate([[at_knots[0]], at_knots])
+    edges = np.concatenate([[-np.inf], knots, [np.inf]])
+    return slopes, anchors, anchor_vals, edges
+
+
+def piecewise_linear(z, knots, slopes, value_at_first_knot: float = 0.0) -> np.ndarray:
+    """A continuous piecewise-linear map G(z): slope ``slopes[i]`` on the i-th piece between consecutive
+    ``knots`` (len(slopes) = len(knots) + 1, the outer pieces unbounded), G(knots[0]) = value_at_first_knot.
+
+    E.g. a LeakyReLU unit c * leaky_relu(z, s) + b is ``knots=[0], slopes=[c s, c], value_at_first_knot=b``.
+    ``z``: any shape; returns that shape.
+
+    Taught in: "Training, on a toy you can see" (chapter 3).
+    """
+    slopes, anchors, anchor_vals, edges = _pieces(knots, slopes, value_at_first_knot)
+    z = np.asarray(z, dtype=np.float64)
+    i = np.searchsorted(edges, z, side="right") - 1
+    return anchor_vals[i] + slopes[i] * (z - anchors[i])
+
+
+def pushforward_density_piecewise_linear(x, knots, slopes, value_at_first_knot: float = 0.0,
+                                         noise: str = "normal", low: float = -1.0, high: float = 1.0) -> np.ndarray:
+    """The density of x = G(z) for the map :func:`piecewise_linear`: p_g(x) = sum over pieces i with a
+    preimage z_i(x) in piece i of p_z(z_i) / |slope_i|, where z_i = z_anchor + (x - G(z_anchor)) / slope_i.
+
+    ``noise``: "normal" (z ~ N(0, 1)) or "uniform" (z ~ U(low, high)). ``x``: any shape; returns that shape.
+    On one piece, G(z) = a z + b and p_g(x) = p_z((x - b) / a) / |a|: constant for uniform noise, a rescaled
+    Gaussian segment for normal noise. So "a LeakyReLU generator has a piecewise-constant density" holds only
+    for uniform noise. Slopes must be non-zero (a flat piece would put a point mass).
+
+    Taught in: "Training, on a toy you can see" (chapter 3: what a piecewise-linear generator can draw).
+    """
+    slopes, anchors, anchor_vals, edges = _pieces(knots, slopes, value_at_first_knot)
+    if np.any(slopes == 0):
+        raise ValueError("A slope of 0 maps a whole piece to one point: p_g has an atom, no density.")
+    if noise == "normal":
+        pz = lambda z: np.exp(-0.5 * z ** 2) / math.sqrt(2 * math.pi)  # noqa: E731
+    elif noise == "uniform":
+        if not high > low:
+            raise ValueError("Uniform noise needs high > low.")
+        pz = lambda z: np.where((z >= low) & (z <= high), 1.0 / (high - low), 0.0)  # noqa: E731
+    else:
+        raise ValueError(f"noise must be 'normal' or 'uniform', not {noise!r}.")
+    x = np.asarray(x, dtype=np.float64)
+    out = np.zeros(x.shape)
+    for a, z0, g0, lo, hi in zip(slopes, anchors, anchor_vals, edges[:-1], edges[1:]):
+        z = z0 + (x - g0) / a
+        out += np.where((z >= lo) & (z < hi), pz(z) / abs(a), 0.0)
     return out

@@ -1,17 +1,21 @@
 """A GAN you can see: 1-D data, small MLPs, and Goodfellow's Fig. 1 redrawn at every snapshot.
 
-* :class:`Generator1D` ``G(z, y=None)``: noise ``(B, nz)`` -> points ``(B, 1)``;
-  :class:`Discriminator1D` ``D(x, y=None)``: points ``(B, 1)`` -> logits ``(B,)``; :func:`build` makes both.
+The networks are ``gl.models.build(cfg)`` with ``arch="mlp1d"``: ``G(z)``: noise ``(B, nz)`` -> points
+``(B, 1)``; ``D(x)``: points ``(B, 1)`` -> logits ``(B,)``.
+
 * :func:`dataset`: samples of a :class:`ganlib.theory.Mixture` as ``TensorData`` ``(N, 1)`` for ``fit``.
 * :func:`pushforward_density`: p_g, the density of G(z), as a histogram; with ``nz = 1`` it pushes a fine
   grid of noise quantiles through G, so it carries no sampling noise at all.
 * :func:`snapshotter`: the ``snapshot`` hook of ``fit``; each frame shows p_data, p_g, D(x) and D*(x) for
   the current G, and the map z -> x = G(z) underneath (Goodfellow et al. 2014, Fig. 1; source 001, Fig. 4).
-* :func:`frozen_g_step`: a ``g_step_fn`` for ``fit`` that leaves G alone, so that ``fit`` trains D by
-  itself towards D*; :func:`d_star_gap` measures how close it got.
+* :func:`frozen_config`: the D-only phase (with ``gl.steps.FrozenG``, ``fit`` trains D by itself towards
+  D*); :func:`d_star_gap` measures how close it got.
 * :func:`fit_quantile_map`: chapter 1's "generator as a learned mapping", fitted without a discriminator.
+* :func:`detach_experiment`: one D step and one G step by hand, with and without ``.detach()`` and
+  ``zero_grad`` (chapter 3: which of the two keeps G's update clean).
 
-Taught in: "Generative models" (the learned inverse CDF), "Training on a 1-D toy" (everything else).
+Floor 5 (a chapter helper). Taught in: "Generative models" (the learned inverse CDF), "Training on a 1-D toy"
+(everything else).
 """
 from __future__ import annotations
 
@@ -27,77 +31,7 @@ from . import theory
 from .config import Config, seed_everything
 from .data import TensorData
 from .losses import Loss
-
-
-# ---------------------------------------------------------------- models
-class SmoothLeakyReLU(nn.Module):
-    """slope * x + (1 - slope) * softplus(sharpness * x) / sharpness: a LeakyReLU with the kink rounded off
-    over about 1 / sharpness.
-
-    Its slope stays in [slope, 1], so a generator built from it is smooth *and* never flat: p_g has neither
-    the jumps of a piecewise-linear G (LeakyReLU: p_g piecewise constant) nor the cliff of a G whose units
-    all saturate (ELU, tanh: mass piled up at an edge). Both would give D* jumps no smooth D can follow.
-    """
-
-    def __init__(self, slope: float = 0.2, sharpness: float = 1.0):
-        super().__init__()
-        self.slope, self.sharpness = slope, sharpness
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.slope * x + (1.0 - self.slope) * F.softplus(x, beta=self.sharpness)
-
-
-ACTIVATIONS = {"leaky_relu": lambda sharpness: nn.LeakyReLU(0.2),
-               "smooth_leaky_relu": lambda sharpness: SmoothLeakyReLU(0.2, sharpness),
-               "tanh": lambda sharpness: nn.Tanh(), "elu": lambda sharpness: nn.ELU()}
-
-
-def _mlp(n_in: int, width: int, n_out: int, depth: int, activation: str = "leaky_relu",
-         sharpness: float = 1.0) -> nn.Sequential:
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"Unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}.")
-    layers, n = [], n_in
-    for _ in range(depth):
-        layers += [nn.Linear(n, width), ACTIVATIONS[activation](sharpness)]
-        n = width
-    return nn.Sequential(*layers, nn.Linear(n, n_out))
-
-
-class Generator1D(nn.Module):
-    """z ``(B, nz)`` -> x ``(B, 1)``: ``depth`` hidden layers of ``width`` units, then a linear output (the
-    data are not confined to [-1, 1], so no tanh). ``activation``: a key of :data:`ACTIVATIONS`;
-    ``sharpness`` is used by ``smooth_leaky_relu`` only."""
-
-    def __init__(self, nz: int = 1, width: int = 32, depth: int = 2, activation: str = "leaky_relu",
-                 sharpness: float = 1.0):
-        super().__init__()
-        self.nz = nz
-        self.main = _mlp(nz, width, 1, depth, activation, sharpness)
-
-    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.main(z.reshape(z.shape[0], self.nz))
-
-
-class Discriminator1D(nn.Module):
-    """x ``(B, 1)`` -> logits ``(B,)``; ``torch.sigmoid(D(x))`` is the probability that x is real."""
-
-    def __init__(self, width: int = 64, depth: int = 2, activation: str = "leaky_relu"):
-        super().__init__()
-        self.main = _mlp(1, width, 1, depth, activation)
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.main(x.reshape(x.shape[0], 1)).view(-1)
-
-
-def build(cfg: Config) -> tuple[nn.Module, nn.Module]:
-    """``(G, D)`` for a 1-D preset: widths ``cfg.ngf`` / ``cfg.ndf``; from ``cfg.extra``: ``depth`` (hidden
-    layers, default 2), ``g_activation`` / ``d_activation`` (default leaky_relu), ``g_sharpness`` (default 1).
-    PyTorch's default initialisation; torch is seeded with ``cfg.seed`` first."""
-    torch.manual_seed(cfg.seed)
-    e = cfg.extra
-    return (Generator1D(cfg.nz, cfg.ngf, e.get("depth", 2), e.get("g_activation", "leaky_relu"),
-                        e.get("g_sharpness", 1.0)),
-            Discriminator1D(cfg.ndf, e.get("depth", 2), e.get("d_activation", "leaky_relu")))
+from .util import eval_mode
 
 
 # ---------------------------------------------------------------- data
@@ -110,15 +44,15 @@ DISTRIBUTIONS = {
 
 
 def p_data(cfg: Config) -> theory.Mixture:
-    """The data distribution named by ``cfg.extra["p_data"]``: a key of :data:`DISTRIBUTIONS` or a dict
+    """The data distribution named by ``cfg.chapter.p_data``: a key of :data:`DISTRIBUTIONS` or a dict
     ``{"weights": [...], "means": [...], "stds": [...]}``."""
-    spec = cfg.extra.get("p_data")
+    spec = getattr(cfg.chapter, "p_data", None)
     if isinstance(spec, str):
         if spec not in DISTRIBUTIONS:
             raise KeyError(f"Unknown 1-D distribution {spec!r}; use one of {', '.join(DISTRIBUTIONS)} or a dict.")
         spec = DISTRIBUTIONS[spec]
     if spec is None:
-        raise KeyError(f"Preset {cfg.name!r} names no data distribution: set cfg.extra['p_data'] to one of "
+        raise KeyError(f"Preset {cfg.name!r} names no data distribution: set chapter=Toy1D(p_data=...) to one of "
                        f"{', '.join(DISTRIBUTIONS)} or to {{'weights': [...], 'means': [...], 'stds': [...]}}.")
     return theory.Mixture(spec["weights"], spec["means"], spec["stds"])
 
@@ -141,12 +75,8 @@ def noise_grid(nz: int, n: int, seed: int = 0) -> torch.Tensor:
 
 def generate(G: nn.Module, z: torch.Tensor) -> np.ndarray:
     """G(z) as a float64 array ``(n,)``; G in eval mode and without gradients (its mode is restored)."""
-    was = G.training
-    G.eval()
-    with torch.no_grad():
-        x = G(z).reshape(-1).double().numpy()
-    G.train(was)
-    return x
+    with eval_mode(G):
+        return G(z).reshape(-1).double().numpy()
 
 
 def pushforward_density(G: nn.Module, edges: np.ndarray, nz: int = 1, n: int = 200_000) -> np.ndarray:
@@ -159,15 +89,11 @@ def pushforward_density(G: nn.Module, edges: np.ndarray, nz: int = 1, n: int = 2
 
 def d_prob(D: nn.Module, x: np.ndarray) -> np.ndarray:
     """sigmoid(D(x)) at the points ``x`` ``(n,)``, float64; D in eval mode, no gradients."""
-    was = D.training
-    D.eval()
-    with torch.no_grad():
-        p = torch.sigmoid(D(torch.as_tensor(x, dtype=torch.float32)[:, None])).double().numpy()
-    D.train(was)
-    return p
+    with eval_mode(D):
+        return torch.sigmoid(D(torch.as_tensor(x, dtype=torch.float32)[:, None])).double().numpy()
 
 
-class Grid:
+class Axis:
     """The x-axis of the toy: ``n_bins`` bins over ``x_range``; ``centres`` ``(n_bins,)`` and ``edges``."""
 
     def __init__(self, x_range=(-4.0, 4.0), n_bins: int = 400):
@@ -176,12 +102,12 @@ class Grid:
         self.x_range = tuple(x_range)
 
     @classmethod
-    def from_config(cls, cfg: Config) -> "Grid":
-        """The grid named by ``cfg.extra`` (``x_range``, ``n_bins``)."""
-        return cls(cfg.extra.get("x_range", (-4.0, 4.0)), cfg.extra.get("n_bins", 400))
+    def from_config(cls, cfg: Config) -> "Axis":
+        """The axis of ``cfg.chapter`` (``x_range``, ``n_bins``)."""
+        return cls(cfg.chapter.x_range, cfg.chapter.n_bins)
 
 
-def state(G: nn.Module, D: nn.Module, p: theory.Mixture, grid: Grid, nz: int = 1) -> dict:
+def state(G: nn.Module, D: nn.Module, p: theory.Mixture, grid: Axis, nz: int = 1) -> dict:
     """Everything the Fig.-1 picture needs, on ``grid.centres``: ``p_data``, ``p_g`` (histogram), ``d``
     (the trained D), ``d_star`` (= p_data / (p_data + p_g) for the current G) and ``jsd`` (nats)."""
     pd, pg = p.pdf(grid.centres), pushforward_density(G, grid.edges, nz)
@@ -199,7 +125,7 @@ def mass_region(s: dict, coverage: float = 0.95) -> np.ndarray:
     return (cdf >= tail) & (cdf <= 1.0 - tail)
 
 
-def d_star_gap(G: nn.Module, D: nn.Module, p: theory.Mixture, grid: Grid, nz: int = 1,
+def d_star_gap(G: nn.Module, D: nn.Module, p: theory.Mixture, grid: Axis, nz: int = 1,
                coverage: float = 0.95, reduce=np.max) -> tuple[float, np.ndarray]:
     """max |sigmoid(D(x)) - D*(x)| over :func:`mass_region` (``reduce=np.mean`` for the mean instead).
     Returns ``(gap, mask)``; ``mask`` ``(n_bins,)`` marks the points compared."""
@@ -218,7 +144,7 @@ def loss_d_on_fresh_samples(G: nn.Module, D: nn.Module, p: theory.Mixture, loss:
 
 
 # ---------------------------------------------------------------- the picture (Goodfellow et al. 2014, Fig. 1)
-def draw(s: dict, grid: Grid, G: nn.Module | None = None, nz: int = 1, title: str = "", y_max: float | None = None,
+def draw(s: dict, grid: Axis, G: nn.Module | None = None, nz: int = 1, title: str = "", y_max: float | None = None,
          n_lines: int = 25, mass: float = 0.01):
     """Goodfellow's Fig. 1 for a state ``s`` from :func:`state`: p_data (black dots), p_g (green, clipped at
     ``y_max``), D (blue dashes), D* (red; drawn only where (p_data + p_g) / 2 is at least ``mass`` times its
@@ -266,47 +192,31 @@ def draw(s: dict, grid: Grid, G: nn.Module | None = None, nz: int = 1, title: st
     return fig
 
 
-def snapshotter(p: theory.Mixture, grid: Grid, nz: int = 1, label: str = "G update", dpi: int = 80,
+def snapshotter(p: theory.Mixture, grid: Axis, nz: int = 1, label: str = "G update", dpi: int = 80,
                 y_max: float | None = None):
     """The ``snapshot`` hook for ``fit``: ``fn(run) -> uint8 (H, W, 3)`` Fig.-1 frame of the run's G and D,
     titled "<label> <run.step>"."""
     from .viz import figure_to_array
 
-    def snapshot(run) -> torch.Tensor:
+    def snapshot(run) -> np.ndarray:
         fig = draw(state(run.G, run.D, p, grid, nz), grid, run.G, nz, f"{label} {run.step}", y_max)
-        return torch.from_numpy(figure_to_array(fig, dpi=dpi).copy())
+        return figure_to_array(fig, dpi=dpi)
 
     return snapshot
 
 
-def blank_frame(run) -> torch.Tensor:
-    """A 1x1 black frame: the ``snapshot`` hook for runs whose pictures nobody will look at (saves time)."""
-    return torch.zeros(1, 1, 3, dtype=torch.uint8)
-
-
 # ---------------------------------------------------------------- training helpers (all through ganlib.fit)
-def frozen_g_step(G: nn.Module, D: nn.Module, opt_g, z: torch.Tensor, loss: Loss,
-                  y_fake: torch.Tensor | None = None) -> dict:
-    """A ``g_step_fn`` for ``fit`` that does **not** update G: it only reports ``loss_g`` and ``d_g_z2``.
-
-    With it, ``fit`` runs D's steps alone -- plain supervised training of a real-vs-fake classifier whose
-    best answer is D*.
-    """
-    with torch.no_grad():
-        out = D(G(z, y_fake), y_fake)
-        return {"loss_g": float(loss.g(out)), "d_g_z2": loss.stat(out)}
-
-
 def frozen_config(cfg: Config) -> Config:
     """The configuration of the D-only phase of a toy preset: one D step per (frozen) G update,
     ``frozen_steps`` of them on batches of ``frozen_batch``, Adam with ``frozen_lr`` and ``frozen_beta1``
-    (the usual 0.9: this is plain supervised learning), ``frozen_frames`` snapshots (default 10). Its
-    ``num_epochs`` is what ``frozen_steps`` batches take on data of ``cfg.n_train`` samples."""
-    e = cfg.extra
-    steps = e["frozen_steps"]
-    return cfg.replace(k=1, max_steps=steps, batch_size=e["frozen_batch"], lr=e["frozen_lr"], beta1=e["frozen_beta1"],
-                       num_epochs=math.ceil(steps / max(1, cfg.n_train // e["frozen_batch"])),
-                       snapshot_every=max(1, steps // e.get("frozen_frames", 10)), log_every=steps)
+    (the usual 0.9: this is plain supervised learning), ``frozen_frames`` snapshots (all in ``cfg.chapter``).
+    Its ``num_epochs`` is what ``frozen_steps`` batches take on data of ``cfg.n_train`` samples. Train it
+    with ``fit(..., step=gl.steps.FrozenG())``."""
+    c = cfg.chapter
+    steps = c.frozen_steps
+    return cfg.replace(k=1, max_steps=steps, batch_size=c.frozen_batch, lr=c.frozen_lr, beta1=c.frozen_beta1,
+                       num_epochs=math.ceil(steps / max(1, cfg.n_train // c.frozen_batch)),
+                       snapshot_every=max(1, steps // c.frozen_frames), log_every=steps)
 
 
 def cosine_lr(total: int, lr: float) -> dict:
@@ -319,7 +229,7 @@ def cosine_lr(total: int, lr: float) -> dict:
     return {"on_step_end": on_step_end}
 
 
-def jsd_tracker(p: theory.Mixture, grid: Grid, every: int, nz: int = 1) -> tuple[dict, list]:
+def jsd_tracker(p: theory.Mixture, grid: Axis, every: int, nz: int = 1) -> tuple[dict, list]:
     """A callback for ``fit`` that records ``(step, JSD(p_data, p_g))`` every ``every`` G updates.
 
     Returns ``(callbacks, records)``: pass ``callbacks`` to ``fit``; ``records`` fills as it trains.
@@ -377,8 +287,41 @@ def fit_quantile_map(G: nn.Module, x: torch.Tensor, steps: int, batch_size: int 
     return out
 
 
-def wasserstein1(a: np.ndarray, b: np.ndarray) -> float:
-    """The 1-Wasserstein distance between two samples (``scipy.stats.wasserstein_distance``)."""
-    from scipy.stats import wasserstein_distance
+# ---------------------------------------------------------------- chapter 3: what .detach() protects against
+def detach_experiment(G: nn.Module, D: nn.Module, loss: Loss, real: torch.Tensor, z_d: torch.Tensor,
+                      z_g: torch.Tensor, lr: float = 0.1, detach: bool = True, zero_grad: bool = True) -> dict:
+    """One D step, then one G step, written out by hand with two switches (plain SGD, on deep copies of G, D).
 
-    return float(wasserstein_distance(np.ravel(a), np.ravel(b)))
+    * ``detach``: the D step makes its fakes without a graph to G (``torch.no_grad()``, the tutorial's
+      ``.detach()``), or leaves them attached, so that D's backward pass also fills G's ``.grad``.
+    * ``zero_grad``: the G step clears G's gradients before its own backward pass (as ``GANStep.g_step``
+      does), or not (source 000's loop has no ``zero_grad``): then whatever sits in ``.grad`` is added in.
+
+    ``real`` ``(B, 1)``; ``z_d`` ``(B, nz)`` noise of the D step; ``z_g`` ``(M, nz)`` noise of the G step. G and
+    D are not changed. Returns ``leaked`` (the norm of the gradient in G's weights after the D step; 0.0 when
+    there is none) and ``g_after`` (G's parameters after the G step, a list of tensors).
+
+    Taught in: "Training, on a toy you can see" (chapter 3: detach saves compute; zero_grad keeps G clean).
+    """
+    import copy
+
+    G, D = copy.deepcopy(G), copy.deepcopy(D)
+    opt_g, opt_d = torch.optim.SGD(G.parameters(), lr=lr), torch.optim.SGD(D.parameters(), lr=lr)
+    opt_g.zero_grad(set_to_none=True)
+    # (1) the D step: minimise loss.d on a real batch and a fake batch
+    opt_d.zero_grad(set_to_none=True)
+    if detach:
+        with torch.no_grad():
+            fake = G(z_d)
+    else:
+        fake = G(z_d)  # still attached to G's graph
+    loss.d(D(real), D(fake)).backward()
+    opt_d.step()
+    grads = [p.grad for p in G.parameters() if p.grad is not None]
+    leaked = float(torch.sqrt(sum((g ** 2).sum() for g in grads))) if grads else 0.0
+    # (2) the G step: minimise loss.g against the new D
+    if zero_grad:
+        opt_g.zero_grad(set_to_none=True)
+    loss.g(D(G(z_g))).backward()
+    opt_g.step()
+    return {"leaked": leaked, "g_after": [p.detach().clone() for p in G.parameters()]}

@@ -2,16 +2,16 @@
 
 * :data:`NAMES` -- the six losses of :mod:`ganlib.losses`, in the order the chapter shows them.
 * :func:`config_for` -- one loss's run: its paper's optimiser settings and the shared budget (the same
-  number of G updates for every loss, whatever its ``k``).
+  number of G updates, ``cfg.max_steps``, for every loss, whatever its ``k``).
 * :func:`compare` -- one :func:`ganlib.train.fit` per loss, same nets, same seed, same budget; returns a
   :class:`Result` per loss. :func:`ring_evaluator` / :class:`MNISTEvaluator` score a run; :func:`table`
-  prints the comparison.
-* :func:`exact_w1`, :func:`critic_gap`, :class:`W1Tracker` -- the earth mover's distance between two point
-  clouds, solved exactly, and the critic's estimate of it.
+  shows the comparison.
+* :class:`W1Tracker` -- the exact earth mover's distance (:func:`ganlib.metrics.exact_w1`) and the critic's
+  estimate of it (:func:`ganlib.metrics.critic_gap`), over training.
 * :func:`shift_experiment` -- a blob and the same blob moved by ``d``: the true distance is ``d``; what does a
-  trained discriminator (Jensen-Shannon) or critic (Wasserstein) report? (:func:`jsd_shifted_gaussians`)
+  trained discriminator (Jensen-Shannon) or critic (Wasserstein) report?
 
-Taught in: "Variants".
+Floor 5 (a chapter helper). Taught in: "Variants".
 """
 from __future__ import annotations
 
@@ -25,9 +25,11 @@ import torch
 from torch import nn
 
 from . import losses as L
+from . import metrics, theory, viz
 from .config import Config
 from .data import TensorData
-from .train import Run, fit
+from .models import build
+from .train import Run, blank_frame, fit
 
 NAMES = tuple(L.LOSSES)  # minimax, non-saturating, lsgan, wgan, wgan-gp, hinge
 
@@ -37,15 +39,15 @@ def config_for(cfg: Config, loss: str, n_data: int, **overrides) -> Config:
     """``cfg`` for ``loss``: the loss's paper settings (:attr:`ganlib.losses.Loss.settings`), then
     ``overrides`` (e.g. ``lr=1e-3``), and the budget.
 
-    The budget is ``cfg.extra["g_updates"]`` G updates for every loss; a loss with ``k`` critic steps per G
-    update therefore sees ``k`` times as many real batches (and costs more time). ``num_epochs`` is set to
-    the passes over ``n_data`` samples that this needs, ``max_steps`` to the budget.
+    The budget is ``cfg.max_steps`` G updates for every loss; a loss with ``k`` critic steps per G update
+    therefore sees ``k`` times as many real batches (and costs more time). ``num_epochs`` is set to the
+    passes over ``n_data`` samples that this needs.
     """
     chosen = L.get(loss)
-    if "g_updates" not in cfg.extra:
-        raise KeyError("config_for needs cfg.extra['g_updates'], the number of G updates every loss gets; "
-                       "start from gl.preset('variants-ring') or gl.preset('variants-mnist').")
-    g_updates = int(cfg.extra["g_updates"])
+    if cfg.max_steps is None:
+        raise ValueError("config_for needs cfg.max_steps, the number of G updates every loss gets; "
+                         "start from gl.preset('variants-ring') or gl.preset('variants-mnist').")
+    g_updates = cfg.max_steps
     out = cfg.replace(loss=chosen.name, **{**chosen.settings, **overrides})
     per_epoch = (n_data // out.batch_size) // out.k  # G updates per pass over the data (fit's rule)
     if per_epoch == 0:
@@ -71,12 +73,12 @@ class Result:
 
 
 def compare(cfg: Config, data, build: Callable[[Config], tuple], evaluate: Callable[[Run], dict],
-            losses=NAMES, snapshot: Callable | None = None, callbacks=None, progress: bool = False,
+            losses=NAMES, snapshot: Callable | None = None, callbacks=None, progress: bool = True,
             log: Callable[[str], None] | None = print, overrides: dict | None = None) -> dict[str, Result]:
     """Train one GAN per loss in ``losses`` on ``data`` and score it; returns ``{loss: Result}``.
 
     Fair by construction: every run builds its nets with ``build(cfg)`` from the same seed, draws the same
-    noise stream, and gets ``cfg.extra["g_updates"]`` G updates (:func:`config_for`). ``evaluate(run) ->
+    noise stream, and gets ``cfg.max_steps`` G updates (:func:`config_for`). ``evaluate(run) ->
     dict`` scores a finished run. ``callbacks``: a dict for :func:`~ganlib.train.fit`, or ``fn(loss) -> dict``
     for per-run callbacks. ``snapshot`` is passed to ``fit``. ``log`` prints one line per loss.
     ``overrides``: Config fields that replace the papers' settings in every run (e.g. ``{"lr": cfg.lr}``).
@@ -100,12 +102,10 @@ def compare(cfg: Config, data, build: Callable[[Config], tuple], evaluate: Calla
 
 # ---------------------------------------------------------------- scoring
 def ring_evaluator(data, n: int = 2500, seed: int = 0) -> Callable[[Run], dict]:
-    """``fn(run) -> {"modes", "hq"}`` for toy 2-D data (with ``.centers``, ``.std``): :func:`ganlib.toy2d.mode_metrics`
-    of ``n`` fresh samples of G."""
-    from . import toy2d
-
+    """``fn(run) -> {"modes", "hq"}`` for toy 2-D data (with ``.centers``, ``.std``):
+    :func:`ganlib.metrics.mode_metrics` of ``n`` fresh samples of G."""
     def evaluate(run: Run) -> dict:
-        m = toy2d.evaluate(run.G, run.cfg.nz, data.centers, data.std, n=n, seed=seed)
+        m = metrics.mode_metrics(metrics.generate(run.G, n, run.cfg.nz, seed=seed), data.centers, data.std)
         return {"modes": m["modes"], "hq": m["hq"]}
 
     return evaluate
@@ -117,8 +117,6 @@ class MNISTEvaluator:
     ``evaluate.score(images)`` scores any batch of digits the same way (e.g. real ones: the ceiling)."""
 
     def __init__(self, real: torch.Tensor, n: int = 1000, seed: int = 0, classifier=None):
-        from . import metrics
-
         self.metrics, self.n, self.seed = metrics, n, seed
         self.model = classifier if classifier is not None else metrics.mnist_classifier(verbose=False)[0]
         self.real_features = metrics.features(self.model, real)  # once, shared by every run
@@ -140,30 +138,21 @@ COLUMNS = {  # metric key -> (table header, format)
 }
 
 
-def table(tasks: dict[str, dict[str, Result]]) -> str:
-    """The comparison as a Markdown table, one row per loss: ``k``, then per task (e.g. ``{"ring": ...,
-    "MNIST": ...}``) its metrics and training time (the G updates with their ``k`` D steps; no snapshots)."""
+def table(tasks: dict[str, dict[str, Result]]):
+    """The comparison, one row per loss: ``k``, then per task (e.g. ``{"ring": ..., "MNIST": ...}``) its
+    metrics and training time (the G updates with their ``k`` D steps; no snapshots); see :func:`ganlib.viz.table`."""
     names = list(dict.fromkeys(name for results in tasks.values() for name in results))
-    head, columns = ["loss", "k (D steps per G update)"], []
-    for label, results in tasks.items():
-        keys = [k for k in COLUMNS if any(k in r.metrics for r in results.values())]
-        head += [f"{label}: {COLUMNS[k][0]}" for k in keys] + [f"{label}: time (s)"]
-        columns.append((results, keys))
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = []
     for name in names:
-        k = next(results[name].cfg.k for results, _ in columns if name in results)
-        cells = [name, str(k)]
-        for results, keys in columns:
+        row = {"loss": name, "k (D steps per G update)": next(r[name].cfg.k for r in tasks.values() if name in r)}
+        for label, results in tasks.items():
             r = results.get(name)
-            cells += [COLUMNS[key][1].format(r.metrics[key]) if r and key in r.metrics else "-" for key in keys]
-            cells.append(f"{r.train_seconds:.0f}" if r else "-")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def no_snapshot(run: Run) -> np.ndarray:
-    """A blank 1x1 frame: pass as ``fit``'s ``snapshot`` when no pictures are wanted (benchmarks, tests)."""
-    return np.zeros((1, 1, 3), np.uint8)
+            for key, (header, fmt) in COLUMNS.items():
+                if any(key in x.metrics for x in results.values()):
+                    row[f"{label}: {header}"] = fmt.format(r.metrics[key]) if r and key in r.metrics else "-"
+            row[f"{label}: time (s)"] = f"{r.train_seconds:.0f}" if r else "-"
+        rows.append(row)
+    return viz.table(rows)
 
 
 def side_by_side(results: dict[str, Result], ncol: int = 3) -> tuple[list, list]:
@@ -186,68 +175,27 @@ def side_by_side(results: dict[str, Result], ncol: int = 3) -> tuple[list, list]
 
 
 # ---------------------------------------------------------------- what the critic's value means
-def exact_w1(a: torch.Tensor, b: torch.Tensor) -> float:
-    """The earth mover's (1-Wasserstein) distance between two equal-size point clouds ``(N, d)``, exactly.
-
-    With N points on each side and equal weights, an optimal transport plan is a one-to-one matching
-    (Birkhoff), so W1 is the mean distance of the cheapest matching (``scipy``'s Hungarian solver, O(N^3):
-    keep N <= ~1000).
-    """
-    from scipy.optimize import linear_sum_assignment
-
-    a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
-    if a.dim() != 2 or a.shape != b.shape:
-        raise ValueError(f"exact_w1 wants two point clouds of the same shape (N, d); got {tuple(a.shape)} "
-                         f"and {tuple(b.shape)}.")
-    cost = torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist").numpy()  # exact, no |a|^2+|b|^2-2ab
-    rows, cols = linear_sum_assignment(cost)
-    return float(cost[rows, cols].mean())
-
-
-@torch.no_grad()
-def critic_gap(D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> float:
-    """mean D(real) - mean D(fake) on ``(N, ...)`` batches: a 1-Lipschitz critic's lower bound on W1."""
-    return float(D(real).mean() - D(fake).mean())
-
-
 class W1Tracker:
     """An ``on_snapshot`` callback for toy 2-D runs: the critic's gap and the exact W1, over training.
 
     At each snapshot it draws ``n`` fresh samples of G (a fixed seed) and compares them with ``n`` fixed
-    data points: ``steps``, ``gap`` (:func:`critic_gap`) and ``w1`` (:func:`exact_w1`) grow one entry each.
+    data points: ``steps``, ``gap`` (:func:`ganlib.metrics.critic_gap`), ``w1``
+    (:func:`ganlib.metrics.exact_w1`) and ``lipschitz`` (:func:`lipschitz_bound` of D: an upper bound K on
+    its Lipschitz constant, so that ``gap <= K * w1`` on these very samples) grow one entry each.
     """
 
     def __init__(self, data: TensorData, n: int = 512, seed: int = 0):
         g = torch.Generator().manual_seed(seed)
         self.real = data.x[torch.randperm(len(data), generator=g)[:n]]
         self.n, self.seed = n, seed
-        self.steps, self.gap, self.w1 = [], [], []
+        self.steps, self.gap, self.w1, self.lipschitz = [], [], [], []
 
     def __call__(self, run: Run) -> None:
-        from .metrics import generate
-
-        fake = generate(run.G, self.n, run.cfg.nz, seed=self.seed)
+        fake = metrics.generate(run.G, self.n, run.cfg.nz, seed=self.seed)
         self.steps.append(run.step)
-        self.gap.append(critic_gap(run.D, self.real.to(run.device), fake.to(run.device)))
-        self.w1.append(exact_w1(self.real, fake))
-
-
-def jsd_shifted_gaussians(d: float, sigma: float, points: int = 20001) -> float:
-    """JSD (nats) between N(0, sigma^2 I) and N(d e_1, sigma^2 I), in any dimension, by quadrature.
-
-    Only the coordinate along the shift differs, so it is the 1-D JSD of N(0, sigma^2) and N(d, sigma^2);
-    it grows from 0 (d = 0) to ln 2 (disjoint supports), and is flat -- no gradient -- once d >> sigma.
-    """
-    from scipy.integrate import trapezoid
-
-    x = np.linspace(-12 * sigma, d + 12 * sigma, points)
-    p = np.exp(-0.5 * (x / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
-    q = np.exp(-0.5 * ((x - d) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
-    m = 0.5 * (p + q)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kl_pm = np.where(p > 0, p * np.log(p / m), 0.0)
-        kl_qm = np.where(q > 0, q * np.log(q / m), 0.0)
-    return float(np.clip(0.5 * trapezoid(kl_pm + kl_qm, x), 0.0, math.log(2)))
+        self.gap.append(metrics.critic_gap(run.D, self.real.to(run.device), fake.to(run.device)))
+        self.w1.append(metrics.exact_w1(self.real, fake))
+        self.lipschitz.append(lipschitz_bound(run.D))
 
 
 class ShiftedBlob(nn.Module):
@@ -285,32 +233,143 @@ def distance_estimate(D: nn.Module, loss: str, real: torch.Tensor, fake: torch.T
 def shift_experiment(cfg: Config, shifts, losses=("non-saturating", "wgan", "wgan-gp"),
                      n_test: int = 4096) -> dict:
     """Train only a discriminator/critic between a blob N(0, sigma^2 I) and the blob moved by each ``d`` in
-    ``shifts``; return ``{"shifts", "jsd", "w1", <loss>: [estimates]}`` (exact values and D's readings).
+    ``shifts``; return ``{"shifts", "jsd", "w1", <loss>: [estimates], "lipschitz": {<loss>: [K]}}`` (exact
+    values, D's readings, and each trained critic's :func:`lipschitz_bound`).
 
-    ``cfg`` (preset ``variants-shift``) gives the critic (``ndf``, ``extra["depth"]``), the blob's ``sigma``
-    and ``n_data`` in ``extra``, and the steps (``extra["g_updates"]``; G never changes, so these are just D
-    steps). Each loss keeps its paper's optimiser with ``lr`` and ``k = 1`` from ``cfg`` (it is not a GAN here:
+    ``cfg`` (preset ``variants-shift``) gives the critic (``ndf``, ``d_depth``), the blob's ``sigma``
+    (``cfg.chapter.sigma``), the data points (``n_train``) and the steps (``max_steps``; G never changes, so
+    these are just D steps). The exact JSD is :func:`ganlib.theory.jsd` of the two 1-D Gaussians along the
+    shift (only that coordinate differs). Each loss keeps its paper's optimiser with ``lr`` and ``k = 1`` from ``cfg`` (it is not a GAN here:
     the critic is simply trained to convergence). Estimates come from :func:`distance_estimate` on ``n_test``
     fresh samples of each side.
     """
-    from . import toy2d
-
-    sigma, n_data = cfg.extra["sigma"], cfg.extra["n_data"]
+    sigma, n_data = cfg.chapter.sigma, cfg.n_train
     g = torch.Generator().manual_seed(cfg.seed)
     real = TensorData(sigma * torch.randn(n_data, 2, generator=g), source=f"N(0, {sigma}^2 I), {n_data} points")
     test_real = sigma * torch.randn(n_test, 2, generator=g)
     test_z = torch.randn(n_test, cfg.nz, generator=g)
     out = {"shifts": [float(d) for d in shifts],
-           "jsd": [jsd_shifted_gaussians(float(d), sigma) for d in shifts],
-           "w1": [abs(float(d)) for d in shifts]}
+           "jsd": [theory.jsd(theory.normal(0.0, sigma), theory.normal(float(d), sigma)) for d in shifts],
+           "w1": [abs(float(d)) for d in shifts], "lipschitz": {}}
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(losses) * len(shifts), desc="critics trained", unit="run")
     for name in losses:
         estimates = []
         for d in shifts:
+            bar.update(1)
             run_cfg = config_for(cfg, name, n_data).replace(k=1, lr=cfg.lr)
             run_cfg = run_cfg.replace(num_epochs=math.ceil(run_cfg.max_steps / (n_data // run_cfg.batch_size)))
-            _, D = toy2d.build(run_cfg)
-            run = fit(ShiftedBlob(d, sigma, cfg.nz), D, real, run_cfg, progress=False, snapshot=no_snapshot)
+            _, D = build(run_cfg)
+            run = fit(ShiftedBlob(d, sigma, cfg.nz), D, real, run_cfg, progress=False, snapshot=blank_frame)
             estimates.append(distance_estimate(run.D, name, test_real.to(run.device),
                                                run.G(test_z.to(run.device))))
+            out["lipschitz"].setdefault(name, []).append(lipschitz_bound(run.D))
         out[name] = estimates
+    bar.close()
     return out
+
+
+# ---------------------------------------------------------------- a critic's Lipschitz constant, bounded
+_ONE_LIPSCHITZ = (nn.ReLU, nn.Tanh, nn.Identity, nn.Flatten, nn.Dropout)
+
+
+@torch.no_grad()
+def lipschitz_bound(D: nn.Module) -> float:
+    """An upper bound K on the Lipschitz constant of a fully connected critic ``D`` (inputs ``(B, d)`` or
+    images ``(B, C, H, W)`` flattened): the product over its ``nn.Linear`` layers of their largest singular
+    values, times the activations' slopes (1 for ReLU and tanh, max(1, slope) for LeakyReLU, at most 1 for
+    the smooth LeakyReLU, alpha for ELU with alpha > 1). So ``|D(x) - D(x')| <= K ||x - x'||`` for all x, x',
+    and a critic's gap E f(real) - E f(fake) is at most K * W1 (Kantorovich-Rubinstein).
+
+    Valid for a plain chain of layers (the toy2d and mlp critics, ``pack = 1``); anything else (a
+    convolution, a normalisation layer, a packed D) raises ValueError rather than return a wrong bound.
+    The true constant is usually far smaller: the bound multiplies worst cases that rarely line up.
+
+    Taught in: "Variants" (chapter 7: a clipped critic reads at most K W1).
+    """
+    from .models import SmoothLeakyReLU
+
+    if getattr(D, "pack", 1) != 1:
+        raise ValueError("lipschitz_bound: a packed critic (pack > 1) scores several samples at once; its "
+                         "bound is not one sample's.")
+    k = 1.0
+    for m in D.modules():
+        if list(m.children()):
+            continue  # containers: their leaves are visited
+        if isinstance(m, nn.Linear):
+            k *= float(torch.linalg.matrix_norm(m.weight.double(), ord=2))
+        elif isinstance(m, nn.LeakyReLU):
+            k *= max(1.0, abs(m.negative_slope))
+        elif isinstance(m, nn.ELU):
+            k *= max(1.0, m.alpha)
+        elif isinstance(m, (SmoothLeakyReLU, *_ONE_LIPSCHITZ)):
+            continue
+        else:
+            raise ValueError(f"lipschitz_bound: a {type(m).__name__} layer is not handled; the bound is for "
+                             "plain fully connected critics (Linear layers and 1-Lipschitz activations).")
+    return k
+
+
+# ---------------------------------------------------------------- the chapter's targets
+def check_ring(results: dict[str, Result], settings) -> str:
+    """Assert the ring's targets (``settings`` = ``cfg.chapter``, a :class:`ganlib.config.Toy2D`): the best
+    loss covers at least ``min_modes`` modes and has a high-quality share above ``min_hq``. A target that is
+    None is not checked at this size. Returns one line saying what was checked.
+
+    Taught in: "Variants" (chapter 7, the losses on the ring).
+    """
+    modes = max(r.metrics["modes"] for r in results.values())
+    hq = max(r.metrics["hq"] for r in results.values())
+    checked = []
+    if settings.min_modes is not None:
+        assert modes >= settings.min_modes, f"no loss covered {settings.min_modes} modes (best: {modes})"
+        checked.append(f"best modes covered {modes} >= {settings.min_modes}")
+    if settings.min_hq is not None:
+        assert hq > settings.min_hq, f"no loss's high-quality share is above {settings.min_hq} (best: {hq:.3f})"
+        checked.append(f"best high-quality share {hq:.3f} > {settings.min_hq}")
+    return "targets met: " + "; ".join(checked) if checked else "no targets at this size (nothing checked)"
+
+
+def check_shift(readings: dict, settings, far: float = 0.7) -> str:
+    """Assert the shift experiment's targets (``settings`` = ``cfg.chapter``, a :class:`ganlib.config.Toy2D`)
+    at every shift ``d >= far`` (the blobs no longer overlap): the cross-entropy D reads ln 2 within
+    ``saturation_tol``, and the WGAN-GP critic reads d within ``w1_rel_tol * d``. None: not checked at this
+    size. ``readings`` from :func:`shift_experiment`. Returns one line saying what was checked.
+
+    Taught in: "Variants" (chapter 7, what the critic's number means).
+    """
+    idx = [i for i, d in enumerate(readings["shifts"]) if d >= far]
+    checked = []
+    if settings.saturation_tol is not None:
+        worst = max(abs(readings["non-saturating"][i] - math.log(2)) for i in idx)
+        assert worst < settings.saturation_tol, (
+            f"the cross-entropy D's reading is {worst:.3f} away from ln 2 at some d >= {far}; the target is "
+            f"{settings.saturation_tol}")
+        checked.append(f"D reads ln 2 within {worst:.3f} < {settings.saturation_tol} for d >= {far}")
+    if settings.w1_rel_tol is not None:
+        worst = max(abs(readings["wgan-gp"][i] - readings["w1"][i]) / readings["w1"][i] for i in idx)
+        assert worst < settings.w1_rel_tol, (
+            f"the WGAN-GP critic's gap is {worst:.0%} away from d at some d >= {far}; the target is "
+            f"{settings.w1_rel_tol:.0%}")
+        checked.append(f"WGAN-GP reads d within {worst:.0%} < {settings.w1_rel_tol:.0%} for d >= {far}")
+    return "targets met: " + "; ".join(checked) if checked else "no targets at this size (nothing checked)"
+
+
+def check_mnist(results: dict[str, Result], settings) -> str:
+    """Assert the MNIST comparison's targets (``settings`` = ``cfg.chapter``, a :class:`ganlib.config.Variants`):
+    the best MNIST score is above ``min_best_score`` and the best Frechet distance below ``max_best_frechet``.
+    None: not checked at this size. Returns one line saying what was checked.
+
+    Taught in: "Variants" (chapter 7, the losses on MNIST).
+    """
+    score = max(r.metrics["mnist_score"] for r in results.values())
+    fd = min(r.metrics["frechet"] for r in results.values())
+    checked = []
+    if settings.min_best_score is not None:
+        assert score > settings.min_best_score, f"the best MNIST score {score:.2f} is not above {settings.min_best_score}"
+        checked.append(f"best MNIST score {score:.2f} > {settings.min_best_score}")
+    if settings.max_best_frechet is not None:
+        assert fd < settings.max_best_frechet, f"the best Frechet distance {fd:.1f} is not below {settings.max_best_frechet}"
+        checked.append(f"best Frechet distance {fd:.1f} < {settings.max_best_frechet}")
+    return "targets met: " + "; ".join(checked) if checked else "no targets at this size (nothing checked)"

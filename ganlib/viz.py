@@ -1,11 +1,13 @@
-"""Pictures: image grids, loss curves, real vs fake, and the progress player.
+"""Pictures: image grids, loss curves, real vs fake, frames from figures, tables of results.
 
+The progress player is in ganlib.player (``gl.play(run)``). Floor 3 (imports data).
 Taught in: every chapter's results.
 """
 from __future__ import annotations
 
 import io
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -114,15 +116,22 @@ def figure_to_array(fig, dpi: int = 80) -> np.ndarray:
     return np.asarray(Image.open(buf).convert("RGB"))
 
 
-def player(frames, steps=None, labels=None, history=None, **options):
-    """The progress player: Play/Pause, a slider and the frame's G update and epoch over ``frames`` (uint8
-    ``(H, W, C)`` pictures, e.g. ``run.history.snapshots``), and with ``history`` a loss-curve panel whose
-    marker follows the frame. It scrubs in JupyterLab, Notebook 7, Colab and the static offline book.
+def table(rows: list[dict], formats: dict | None = None, index: str | None = None):
+    """A table of results, one row per dict in ``rows`` (the keys are the columns, in first-seen order), as a
+    pandas DataFrame: it shows as an HTML table in a notebook and in the book, and prints as text.
 
-    ``gl.viz.player(run.history.snapshots, steps=run.history.snapshot_steps, history=run.history)``;
-    ``options`` (``interval_ms``, ``width``, ``fmt``, ``quality``, ``max_side``, ``title``, ``window``,
-    ``loop``) are those of :func:`ganlib.player.player`, where it is made.
+    ``formats``: ``{column: "{:.2f}"}`` applied to that column's numbers; ``index``: a column to use as the
+    row labels. E.g. ``gl.viz.table([{"model": "DCGAN", "MNIST score": 4.98}], {"MNIST score": "{:.2f}"})``.
     """
-    from .player import player as _player
+    import pandas as pd
 
-    return _player(frames, steps=steps, labels=labels, history=history, **options)
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    formats = formats or {}
+
+    def is_number(v) -> bool:  # NumPy scalars too (np.float32, np.int64); a bool is no number here
+        return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+    cells = [{c: (formats[c].format(row[c]) if c in formats and is_number(row.get(c)) else
+                  row.get(c, "")) for c in columns} for row in rows]
+    frame = pd.DataFrame(cells, columns=columns)
+    return frame.set_index(index) if index else frame

@@ -3,42 +3,40 @@
 One small book is built with the repository's own ``_config.yml`` (vendored require.js, widget manager and
 MathJax: the test runs tools/vendor_js.py first, a no-op when vendor/ is current) from a demo notebook: math, a progress player with a loss panel, and an
 ipywidgets Play + IntSlider pair linked in the browser. It is served on 127.0.0.1 and opened in Debian's
-Chromium, driven through the DevTools protocol over a pipe (no driver, no extra package). The test then
+Chromium, driven by Playwright (tools/browser.py; the system's browser, none downloaded). The test then
 moves the player's slider by keyboard and by mouse, presses Play, and checks that the picture and the
 loss marker follow, that MathJax and the widgets rendered, that no script threw, and that the page asked
 for nothing outside the served folder.
 
-Chromium is required: without it the test FAILS (CI installs it with ``apt-get install -y chromium``).
+Chromium is required: without it the test FAILS (CI installs it with ``apt-get install -y chromium``);
+GANLIB_CHROMIUM may point at another Chrome/Chromium binary.
 Set ``GANLIB_SCREENSHOTS=<folder>`` to also save the player at two positions (player_pos1/2.png).
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from chromium import Chromium, QuietHandler, script_errors  # noqa: E402  (tools/chromium.py: the DevTools-protocol client)
+from browser import VIEWPORT, Recorder, chromium_binary, launch, serve, wait_for  # noqa: E402
 
 INTERVAL_MS = 150  # the demo player's frame time: short, so that Play visibly advances within a second
 
 
-def chromium_binary() -> str:
-    for name in (os.environ.get("GANLIB_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if name and shutil.which(name):
-            return shutil.which(name)
+def required_chromium() -> str:
+    binary = chromium_binary()
+    if binary:
+        return binary
     pytest.fail("Chromium is not installed, and the browser test needs it: `apt-get install -y chromium` "
                 "(Debian; .ci/run does this), or point GANLIB_CHROMIUM at a Chrome/Chromium binary.")
 
@@ -58,7 +56,7 @@ for k, s in enumerate(steps):  # 11 different pictures: a colour ramp that shift
     y, x = np.mgrid[0:130, 0:130]
     frame = np.stack([(x * 2 + 20 * k) % 256, (y * 2) % 256, np.full_like(x, 25 * k % 256)], -1)
     frames.append(frame.astype(np.uint8))
-gl.viz.player(frames, steps=steps, history=history, interval_ms={INTERVAL_MS}, title="Demo progress")
+gl.player.player(frames, steps=steps, history=history, interval_ms={INTERVAL_MS}, title="Demo progress")
 """
 WIDGET_CODE = """\
 import ipywidgets as W
@@ -127,7 +125,7 @@ def write_frontend_page(folder: Path) -> None:
     import ganlib as gl
 
     frames = [np.full((40, 60, 3), 20 * k, np.uint8) for k in range(6)]
-    (folder / "player.json").write_text(json.dumps(gl.viz.player(frames, steps=range(0, 60, 10)).html))
+    (folder / "player.json").write_text(json.dumps(gl.player.player(frames, steps=range(0, 60, 10)).html))
     (folder / "frontend.html").write_text(FRONTEND_PAGE)
 
 
@@ -136,35 +134,30 @@ def site():
     with tempfile.TemporaryDirectory(prefix="ganlib-browser-") as tmp:
         page = build_demo_book(Path(tmp) / "book")
         write_frontend_page(page.parent)
-        log: list = []
-        handler = type("Handler", (QuietHandler,), {"log": log})
-        server = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", 0), functools.partial(handler, directory=str(page.parent)))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        origin = f"http://127.0.0.1:{server.server_address[1]}"
-        try:
+        with serve(page.parent) as (origin, log):
             yield {"origin": origin, "url": f"{origin}/demo.html", "log": log, "html": page.read_text()}
-        finally:
-            server.shutdown()
-            server.server_close()
 
 
 @pytest.fixture(scope="module")
 def browser(site):
-    binary = chromium_binary()
-    with tempfile.TemporaryDirectory(prefix="ganlib-chromium-") as profile:
-        chrome = Chromium(binary, profile)
+    """The demo page, loaded: ``.page`` (a Playwright Page) and ``.rec`` (its requests and script errors)."""
+    binary = required_chromium()
+    from playwright.sync_api import sync_playwright  # (outside any running asyncio loop: pytest has none)
+
+    with sync_playwright() as pw:
+        chromium = launch(pw, binary)
         try:
-            chrome.open_page()
-            chrome.send("Page.navigate", url=site["url"])
-            chrome.wait_for("document.readyState === 'complete'", what="the page to load")
-            chrome.wait_for("!!document.querySelector('.glp[data-ready]')", what="the player to start")
-            chrome.wait_for("document.querySelectorAll('mjx-container').length >= 2", what="MathJax to typeset")
-            chrome.wait_for("!!document.querySelector('.widget-slider .widget-readout')", what="the widgets")
-            time.sleep(1.0)  # let late requests (fonts) show up
-            yield chrome
+            page = chromium.new_page(viewport=VIEWPORT)
+            rec = Recorder(page)
+            page.goto(site["url"], wait_until="commit")
+            wait_for(page, "document.readyState === 'complete'", what="the page to load")
+            wait_for(page, "!!document.querySelector('.glp[data-ready]')", what="the player to start")
+            wait_for(page, "document.querySelectorAll('mjx-container').length >= 2", what="MathJax to typeset")
+            wait_for(page, "!!document.querySelector('.widget-slider .widget-readout')", what="the widgets")
+            page.wait_for_timeout(1000)  # let late requests (fonts) show up
+            yield SimpleNamespace(page=page, rec=rec)
         finally:
-            chrome.close()
+            chromium.close()
 
 
 # ---------------------------------------------------------------- helpers on the page
@@ -179,27 +172,28 @@ STATE = """(() => {
 })()"""
 
 
-def rect(chrome, selector: str) -> dict:
-    return chrome.js(f"""(() => {{ const e = document.querySelector({json.dumps(selector)});
+def rect(page, selector: str) -> dict:
+    """The element's box after scrolling it into view: ``cx``, ``cy``, ``left`` in the viewport."""
+    return page.evaluate(f"""(() => {{ const e = document.querySelector({json.dumps(selector)});
         e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect();
         return {{x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height,
                  cx: r.left + r.width / 2, cy: r.top + r.height / 2, left: r.left}}; }})()""")
 
 
 def test_player_scrubs_by_keyboard_and_mouse(browser):
-    chrome = browser
-    n = chrome.js("+document.querySelector('.glp-slider').max") + 1
+    page = browser.page
+    n = page.evaluate("+document.querySelector('.glp-slider').max") + 1
     assert n == 11
-    last = chrome.js(STATE)
+    last = page.evaluate(STATE)
     assert last["frame"] == n - 1 and last["slider"] == n - 1 and "G update 240" in last["label"]
 
-    chrome.js("document.querySelector('.glp-slider').focus()")
-    chrome.key("Home", 36)
-    first = chrome.js(STATE)
+    page.focus(".glp-slider")
+    page.keyboard.press("Home")
+    first = page.evaluate(STATE)
     assert first["frame"] == 0 and first["src"] != last["src"] and "before training" in first["label"]
-    chrome.key("ArrowRight", 39)
-    chrome.key("ArrowRight", 39)
-    two = chrome.js(STATE)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    two = page.evaluate(STATE)
     assert two["frame"] == 2 and two["src"] not in (first["src"], last["src"])
     assert two["label"].startswith("G update 48") and "frame 3 of 11" in two["valuetext"]
     # the marker sits on the loss panel where G update 48 is: 48/240 of the way along the axis, and it moved
@@ -207,78 +201,77 @@ def test_player_scrubs_by_keyboard_and_mouse(browser):
     assert "Loss_D" in two["readout"] and "G update 48" in two["readout"]
 
     # drag the slider thumb with the mouse from the left end to about 70 % of its length
-    s = rect(chrome, ".glp-slider")
-    chrome.mouse("mouseMoved", s["left"] + 3, s["cy"])
-    chrome.mouse("mousePressed", s["left"] + 3, s["cy"], 1)
-    chrome.mouse("mouseMoved", s["left"] + 0.4 * s["width"], s["cy"], 1)
-    chrome.mouse("mouseMoved", s["left"] + 0.7 * s["width"], s["cy"], 1)
-    chrome.mouse("mouseReleased", s["left"] + 0.7 * s["width"], s["cy"])
-    dragged = chrome.js(STATE)
+    s = rect(page, ".glp-slider")
+    page.mouse.move(s["left"] + 3, s["cy"])
+    page.mouse.down()
+    page.mouse.move(s["left"] + 0.4 * s["width"], s["cy"])
+    page.mouse.move(s["left"] + 0.7 * s["width"], s["cy"])
+    page.mouse.up()
+    dragged = page.evaluate(STATE)
     assert 5 <= dragged["frame"] <= 8, dragged
     assert dragged["src"] != two["src"] and dragged["marker"] > two["marker"]
 
     shots = os.environ.get("GANLIB_SCREENSHOTS")
     if shots:
-        chrome.key("Home", 36)
-        chrome.key("ArrowRight", 39)
-        chrome.screenshot(rect(chrome, ".glp"), Path(shots) / "player_pos1.png")
+        page.keyboard.press("Home")
+        page.keyboard.press("ArrowRight")
+        page.locator(".glp").screenshot(path=Path(shots) / "player_pos1.png")
         for _ in range(6):
-            chrome.key("ArrowRight", 39)
-        chrome.screenshot(rect(chrome, ".glp"), Path(shots) / "player_pos2.png")
+            page.keyboard.press("ArrowRight")
+        page.locator(".glp").screenshot(path=Path(shots) / "player_pos2.png")
 
 
 def test_play_advances_frames(browser):
-    chrome = browser
-    chrome.js("document.querySelector('.glp-slider').focus()")
-    chrome.key("Home", 36)
-    start = chrome.js(STATE)
+    page = browser.page
+    page.focus(".glp-slider")
+    page.keyboard.press("Home")
+    start = page.evaluate(STATE)
     assert start["frame"] == 0 and start["play"] == "Play"
-    b = rect(chrome, ".glp-play")
-    chrome.click(b["cx"], b["cy"])
-    assert chrome.js(STATE)["play"] == "Pause"
-    chrome.wait_for("+document.querySelector('.glp').dataset.frame >= 3", timeout=10, what="Play to advance")
-    moved = chrome.js(STATE)
+    b = rect(page, ".glp-play")
+    page.mouse.click(b["cx"], b["cy"])
+    assert page.evaluate(STATE)["play"] == "Pause"
+    wait_for(page, "+document.querySelector('.glp').dataset.frame >= 3", timeout=10, what="Play to advance")
+    moved = page.evaluate(STATE)
     assert moved["src"] != start["src"] and moved["marker"] > start["marker"]
-    chrome.click(b["cx"], b["cy"])  # pause
-    paused = chrome.js(STATE)
-    time.sleep(4 * INTERVAL_MS / 1000)
-    assert chrome.js(STATE)["frame"] == paused["frame"] and paused["play"] == "Play"
+    page.mouse.click(b["cx"], b["cy"])  # pause
+    paused = page.evaluate(STATE)
+    page.wait_for_timeout(4 * INTERVAL_MS)
+    assert page.evaluate(STATE)["frame"] == paused["frame"] and paused["play"] == "Play"
 
 
 def test_arrow_keys_on_buttons_and_labels(browser):
-    chrome = browser
-    chrome.js("document.querySelector('.glp-next').focus()")
-    before = chrome.js(STATE)["frame"]
-    chrome.key("ArrowLeft", 37)
-    assert chrome.js(STATE)["frame"] == max(0, before - 1)
-    names = chrome.js("""[...document.querySelectorAll('.glp button, .glp input')]
-                         .map(e => e.getAttribute('aria-label'))""")
+    page = browser.page
+    page.focus(".glp-next")
+    before = page.evaluate(STATE)["frame"]
+    page.keyboard.press("ArrowLeft")
+    assert page.evaluate(STATE)["frame"] == max(0, before - 1)
+    names = page.evaluate("""[...document.querySelectorAll('.glp button, .glp input')]
+                             .map(e => e.getAttribute('aria-label'))""")
     assert names == ["Previous frame", "Play", "Next frame", "Frame (G update)"]
-    assert chrome.js("document.querySelector('.glp').getAttribute('role')") == "group"
-    assert chrome.js("document.querySelector('.glp-frame img').alt").startswith("Fixed-noise samples at")
+    assert page.evaluate("document.querySelector('.glp').getAttribute('role')") == "group"
+    assert page.evaluate("document.querySelector('.glp-frame img').alt").startswith("Fixed-noise samples at")
 
 
 def test_widgets_and_math_render_offline(browser):
-    chrome = browser
+    page = browser.page
     # the ipywidgets Play, jslinked to the slider, runs with no kernel (traps 1-3 would throw or stall here)
     readout = "document.querySelector('.widget-slider .widget-readout').textContent.trim()"
-    assert chrome.js(readout) == "0"
-    b = rect(chrome, ".widget-play button")
-    chrome.click(b["cx"], b["cy"])
-    chrome.wait_for(f"+{readout} >= 3", timeout=10, what="the widget Play to move the slider")
-    assert chrome.js("document.querySelectorAll('mjx-container').length") >= 2
+    assert page.evaluate(readout) == "0"
+    b = rect(page, ".widget-play button")
+    page.mouse.click(b["cx"], b["cy"])
+    wait_for(page, f"+{readout} >= 3", timeout=10, what="the widget Play to move the slider")
+    assert page.evaluate("document.querySelectorAll('mjx-container').length") >= 2
     # the slider's description "$k$ steps" went through ipywidgets' MathJax-2 call to MathJax 3
-    chrome.wait_for("!!document.querySelector('.widget-slider .widget-label mjx-container')", timeout=10,
-                    what="the widget label's math")
-    assert chrome.js("!!(window.MathJax && window.MathJax.Hub && window.MathJax.typesetPromise)")
+    wait_for(page, "!!document.querySelector('.widget-slider .widget-label mjx-container')", timeout=10,
+             what="the widget label's math")
+    assert page.evaluate("!!(window.MathJax && window.MathJax.Hub && window.MathJax.typesetPromise)")
 
 
 def test_no_request_leaves_the_served_folder(browser, site):
-    events = list(browser.events)
-    urls = [e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"]
+    urls = list(browser.rec.requests)
     assert any(u.endswith("mathjax/es5/tex-mml-chtml.js") or "tex-mml-chtml.js?" in u for u in urls)
     assert any("html-manager/dist/embed-amd.js" in u for u in urls)
-    outside = [u for u in urls if not (u.startswith(site["origin"] + "/") or u.startswith(("data:", "blob:")))]
+    outside = browser.rec.outside(site["origin"])
     assert outside == [], f"requests outside the served folder: {outside}"
     failed = [(p, c) for p, c in site["log"] if c != 200 and p != "/favicon.ico"]
     assert failed == [], f"local requests that failed: {failed}"
@@ -292,15 +285,15 @@ def test_no_request_leaves_the_served_folder(browser, site):
 
 
 def test_no_script_errors(browser):
-    # tools/chromium.py leaves out two known, harmless messages of the theme stack (see KNOWN_HARMLESS)
-    assert script_errors(browser.events) == []
+    # tools/browser.py leaves out two known, harmless messages of the theme stack (see KNOWN_HARMLESS)
+    assert browser.rec.errors() == []
 
 
 def test_player_starts_when_a_front_end_inserts_it(browser, site):
-    chrome = browser
-    chrome.send("Page.navigate", url=f"{site['origin']}/frontend.html")
-    chrome.wait_for("!!document.querySelector('.glp[data-ready]')", what="the inserted player to start")
-    assert chrome.js("+document.querySelector('.glp').dataset.frame") == 5
-    chrome.js("document.querySelector('.glp-slider').focus()")
-    chrome.key("ArrowLeft", 37)
-    assert chrome.js("document.querySelector('.glp-label').textContent") == "G update 40"
+    page = browser.page
+    page.goto(f"{site['origin']}/frontend.html", wait_until="commit")
+    wait_for(page, "!!document.querySelector('.glp[data-ready]')", what="the inserted player to start")
+    assert page.evaluate("+document.querySelector('.glp').dataset.frame") == 5
+    page.focus(".glp-slider")
+    page.keyboard.press("ArrowLeft")
+    assert page.evaluate("document.querySelector('.glp-label').textContent") == "G update 40"

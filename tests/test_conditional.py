@@ -4,10 +4,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 import ganlib as gl
 from ganlib import conditional as C
+from ganlib import metrics as Mx
 from ganlib import models as M
 
 
@@ -97,86 +97,14 @@ def test_fixed_grid_is_ten_by_ten_with_rows_as_classes(tiny_data):
 
 
 # ---------------------------------------------------------------- measuring
-class PixelClassifier(nn.Module):
-    """A stand-in classifier: reads the class from the mean brightness; features are 3 pixel statistics."""
-
-    def features(self, x):
-        return torch.stack([x.mean((1, 2, 3)), x.std((1, 2, 3)), x[:, 0, 0, 0]], 1)
-
-    def forward(self, x):
-        level = ((x.mean((1, 2, 3)) + 1) / 2 * 10).floor().clamp(0, 9).long()
-        return torch.nn.functional.one_hot(level, 10).float() * 20
-
-
-def _images_of(classes, noise=0.02, seed=0):
-    """Images whose mean brightness encodes the class: the value (c + 0.5)/10 mapped to [-1, 1], plus noise."""
-    g = torch.Generator().manual_seed(seed)
-    level = (classes.float() + 0.5) / 10 * 2 - 1
-    return (level[:, None, None, None] + noise * torch.randn(len(classes), 1, 32, 32, generator=g)).clamp(-1, 1)
-
-
-def test_confusion_matrix_counts_pairs():
-    asked = torch.tensor([0, 0, 1, 2, 2, 2])
-    read = torch.tensor([0, 1, 1, 2, 0, 2])
-    cm = C.confusion_matrix(asked, read, 3)
-    expected = torch.zeros(3, 3, dtype=torch.long)
-    for a, r in zip(asked.tolist(), read.tolist()):
-        expected[a, r] += 1
-    assert torch.equal(cm, expected)
-    acc = C.accuracy_from_confusion(cm)
-    assert acc.overall == pytest.approx(4 / 6)
-    torch.testing.assert_close(acc.per_class, torch.tensor([0.5, 1.0, 2 / 3], dtype=torch.float64))
-    assert acc.worst == (0, 0.5)
-    with pytest.raises(ValueError, match="every class"):
-        C.accuracy_from_confusion(torch.tensor([[1, 0], [0, 0]]))
-
-
-def test_class_accuracy_catches_a_generator_that_ignores_y():
-    clf = PixelClassifier()
-    asked = C.class_labels(20)
-    good = C.class_accuracy(clf, _images_of(asked), asked)
-    assert good.overall == pytest.approx(1.0)
-    assert torch.equal(good.confusion, torch.diag(torch.full((10,), 20)))
-    # PyTorch-GAN#41: the same digit (a 7) whatever is asked for
-    collapsed = C.class_accuracy(clf, _images_of(torch.full_like(asked, 7)), asked)
-    assert collapsed.overall == pytest.approx(0.1)
-    assert collapsed.confusion[:, 7].tolist() == [20] * 10 and collapsed.worst[1] == 0.0
-
-
-def test_per_class_frechet_matches_the_frechet_distance_of_each_class():
-    clf = PixelClassifier()
-    real_labels = C.class_labels(30)
-    real = gl.data.ImageData(gl.data.to_uint8(_images_of(real_labels, 0.1, seed=1)), real_labels)
-    asked = C.class_labels(25)
-    fake = _images_of(asked, 0.1, seed=2)
-    fd = C.per_class_frechet(clf, fake, asked, real)
-    for c in (0, 4, 9):
-        expected = gl.metrics.frechet_distance(gl.metrics.features(clf, real.images[real.labels == c]),
-                                               gl.metrics.features(clf, fake[asked == c]))
-        assert fd[c].item() == pytest.approx(expected, rel=1e-9)
-    # a generator that draws the wrong class is far from the real digits of the asked class
-    shifted = C.per_class_frechet(clf, _images_of((asked + 5) % 10, 0.1, seed=2), asked, real)
-    assert (shifted > 10 * fd.max()).all()
-    with pytest.raises(ValueError, match="labelled"):
-        C.per_class_frechet(clf, fake, asked, gl.data.ImageData(real.images))
-
-
-def test_real_frechet_floor_is_small_for_the_same_distribution():
-    clf = PixelClassifier()
-    labels = C.class_labels(40)
-    a = gl.data.ImageData(gl.data.to_uint8(_images_of(labels, 0.1, seed=3)), labels)
-    b = gl.data.ImageData(gl.data.to_uint8(_images_of(labels, 0.1, seed=4)), labels)
-    c = gl.data.ImageData(gl.data.to_uint8(_images_of((labels + 1) % 10, 0.1, seed=4)), labels)
-    same, other = C.real_frechet_floor(clf, a, b), C.real_frechet_floor(clf, a, c)
-    assert same.shape == (10,) and (same < 0.01).all() and (other > 0.02).all()
-
-
-def test_evaluate_runs_on_a_conditional_generator():
+# Class accuracy, the confusion matrix and the per-class Frechet distance live in ganlib.metrics now: their
+# tests are in tests/test_metrics.py. The stand-in classifier (pixel_classifier, images_of) is in conftest.py.
+def test_class_scores_runs_on_a_conditional_generator(pixel_classifier, images_of):
     cfg = gl.preset("cgan-mnist", size="quick")
     G, _ = M.build(cfg)
     labels = C.class_labels(12)
-    real = gl.data.ImageData(gl.data.to_uint8(_images_of(labels, 0.1)), labels)
-    out = C.evaluate(G, cfg.nz, real, n_per_class=8, classifier=PixelClassifier())
+    real = gl.data.ImageData(gl.data.to_uint8(images_of(labels, 0.1)), labels)
+    out = C.class_scores(G, cfg.nz, real, n_per_class=8, classifier=pixel_classifier)
     assert out["images"].shape == (80, 1, 32, 32)
     assert out["asked"].tolist() == C.class_labels(8).tolist()
     assert out["accuracy"].confusion.sum() == 80 and out["frechet"].shape == (10,)
@@ -185,7 +113,7 @@ def test_evaluate_runs_on_a_conditional_generator():
 def test_plots_return_figures():
     import matplotlib.pyplot as plt
 
-    acc = C.accuracy_from_confusion(torch.diag(torch.arange(1, 11)) + 1)
+    acc = Mx.accuracy_from_confusion(torch.diag(torch.arange(1, 11)) + 1)
     for fig in (C.plot_confusion(acc.confusion), C.plot_per_class(acc, torch.rand(10), torch.rand(10), target=0.9),
                 C.plot_per_class(acc), C.encoding_figure(3)):
         assert isinstance(fig, plt.Figure)
@@ -217,11 +145,11 @@ def test_slerp_closed_forms():
     assert q.norm().item() == pytest.approx(2 * u.norm().item(), rel=1e-5)
 
 
-def test_interpolation_frames_start_at_z_a_and_hold_the_class():
+def test_interpolation_frames_start_at_z_a_and_hold_the_class(pixel_classifier):
     cfg = gl.preset("cgan-mnist", size="quick")
     G, _ = M.build(cfg)
     frames, captions = C.interpolation_frames(G, cfg.nz, n_frames=5, digits=[2, 5, 7], seeds=(3, 4),
-                                              classifier=PixelClassifier(), nrow=3, scale=2)
+                                              classifier=pixel_classifier, nrow=3, scale=2)
     assert len(frames) == len(captions) == 5
     assert frames[0].dtype == np.uint8 and frames[0].shape == (2 * 36, 2 * (2 + 3 * 34), 3)
     G.eval()
@@ -246,76 +174,56 @@ def test_explorer_builds_a_widget():
     assert image.value != before and len(image.value) > 0
 
 
-# ---------------------------------------------------------------- the matching-aware D step
-def test_wrong_labels_are_never_right_and_cover_the_other_classes():
-    y = torch.arange(10).repeat(200)
-    wrong = C.wrong_labels(y, 10, torch.Generator().manual_seed(0))
-    assert (wrong != y).all() and wrong.min() >= 0 and wrong.max() <= 9
-    for c in range(10):  # each class's wrong labels spread over all nine others
-        assert set(wrong[y == c].tolist()) == set(range(10)) - {c}
+# ---------------------------------------------------------------- the matching-aware D and mode seeking
+# They are loss terms now (ganlib.losses.matching_aware / mode_seeking, with the label helpers wrong_labels and
+# pair_labels) that GANStep adds when cfg.matching_d / cfg.mode_seeking say so: tests/test_losses.py checks the
+# terms by hand, tests/test_train.py checks them through fit.
+def test_the_book_preset_switches_both_additions_on():
+    for size in ("quick", "book", "full"):
+        cfg = gl.preset("cgan-mnist", size=size)
+        assert cfg.matching_d is True and cfg.mode_seeking == 1.0
 
 
-def test_matching_d_step_loss_and_update():
-    import torch.nn.functional as F
-
-    cfg = gl.preset("cgan-mnist", size="quick")
-    G, D = M.build(cfg)
-    opt_d = torch.optim.SGD(D.parameters(), lr=0.1)
-    g = torch.Generator().manual_seed(1)
-    real = torch.rand(8, 1, 32, 32, generator=g) * 2 - 1
-    z, y, y_fake = torch.randn(8, cfg.nz, generator=g), torch.arange(8) % 10, (torch.arange(8) + 3) % 10
-    # the expected loss, computed independently before the step (same wrong labels: same generator seed)
-    with torch.no_grad():
-        wrong = C.wrong_labels(y, 10, torch.Generator().manual_seed(7))
-        r, f, m = D(real, y), D(G(z, y_fake), y_fake), D(real, wrong)
-        bce = F.binary_cross_entropy_with_logits
-        expected = (bce(r, torch.ones(8)) + 0.5 * bce(f, torch.zeros(8)) + 0.5 * bce(m, torch.zeros(8))).item()
-    g_before = [p.clone() for p in G.parameters()]
-    d_before = [p.clone() for p in D.parameters()]
-    stats = C.matching_d_step(G, D, opt_d, real, z, gl.losses.get("non-saturating"), 1.0, y, y_fake,
-                              torch.Generator().manual_seed(7))
-    assert stats["loss_d"] == pytest.approx(expected, rel=1e-5)
-    assert stats["d_x"] == pytest.approx(torch.sigmoid(r).mean().item(), rel=1e-5)
-    assert all(torch.equal(a, b) for a, b in zip(g_before, G.parameters()))       # G untouched
-    assert any(not torch.equal(a, b) for a, b in zip(d_before, D.parameters()))   # D stepped
-    with pytest.raises(ValueError, match="conditional"):
-        C.matching_d_step(G, D, opt_d, real, z, gl.losses.get("non-saturating"))
+# ---------------------------------------------------------------- the chapter's targets
+def test_check_targets_asserts_only_the_targets_set_at_this_size():
+    assert gl.preset("cgan-mnist", size="quick").chapter.min_accuracy is None        # quick: code path only
+    book = gl.preset("cgan-mnist", size="book").chapter
+    assert (book.min_accuracy, book.min_class_accuracy) == (0.95, 0.85)
+    good = Mx.accuracy_from_confusion(torch.diag(torch.full((10,), 100)) + torch.eye(10, dtype=torch.long).roll(1, 0))
+    assert "overall" in C.check_targets(good, book) and "worst class" in C.check_targets(good, book)
+    assert "nothing checked" in C.check_targets(good, gl.config.Conditional())
+    confusion = torch.diag(torch.full((10,), 100))
+    confusion[3, 3], confusion[3, 5] = 80, 20                # class 3 read right 0.8 of the time, overall 0.98
+    weak = Mx.accuracy_from_confusion(confusion)
+    with pytest.raises(AssertionError, match=r"class 3 is read as asked only 0\.800 .* target for every class is 0\.85"):
+        C.check_targets(weak, book)
+    C.check_targets(weak, gl.config.Conditional(min_accuracy=0.95))  # the overall target alone is met
+    with pytest.raises(AssertionError, match=r"class accuracy 0\.980 is below the target 0\.99"):
+        C.check_targets(weak, gl.config.Conditional(min_accuracy=0.99))
 
 
-def test_pair_labels_pairs_samples_with_the_same_label():
-    y = torch.tensor([3, 1, 4, 1, 5, 9, 2])
-    p = C.pair_labels(y)
-    assert p.tolist() == [3, 1, 4, 3, 1, 4, 2]
+# ---------------------------------------------------------------- the matching-aware D moves the optimum
+def test_matching_aware_sweep_matches_the_theory_and_the_bias_shrinks_with_separation():
+    import matplotlib.pyplot as plt
+
+    sweep = C.matching_aware_sweep(others=(3.0, 5.0), mus=np.linspace(-0.5, 0.5, 5))
+    # the plain conditional game: -log 4 + 2 JSD(N(0,1), N(mu,1)), smallest (= -log 4) at mu = 0
+    assert sweep["plain"][2] == pytest.approx(-math.log(4), abs=1e-9)
+    assert sweep["plain"][1] == pytest.approx(-math.log(4) + 2 * gl.theory.jsd(gl.theory.normal(0, 1),
+                                                                                gl.theory.normal(-0.25, 1)), abs=1e-9)
+    # the matching-aware game with the other class at 3: C(0) = -1.0686, slope 0.0657, minimiser -0.2070
+    assert sweep["aware"][3.0][2] == pytest.approx(-1.06862, abs=1e-5)
+    assert sweep["gradient"][3.0] == pytest.approx(0.06574, abs=1e-5)
+    assert sweep["minimiser"][3.0] == pytest.approx(-0.2070, abs=1e-3)
+    assert -0.2070 < sweep["minimiser"][5.0] < 0 and abs(sweep["minimiser"][5.0]) < abs(sweep["minimiser"][3.0]) / 5
+    assert 0 < sweep["gradient"][5.0] < sweep["gradient"][3.0]
+    fig = C.plot_matching_aware(sweep)
+    assert isinstance(fig, plt.Figure)
+    plt.close(fig)
 
 
-def test_mode_seeking_g_step_matches_an_independent_gradient():
-    import copy
-
-    import torch.nn.functional as F
-
-    cfg = gl.preset("cgan-mnist", size="quick")
-    G, D = M.build(cfg)
-    G2, D2 = copy.deepcopy(G), copy.deepcopy(D)
-    lr, weight = 0.05, 0.7
-    g = torch.Generator().manual_seed(2)
-    z, y_fake = torch.randn(8, cfg.nz, generator=g), torch.randint(10, (8,), generator=g)
-    stats = C.mode_seeking_g_step(weight)(G, D, torch.optim.SGD(G.parameters(), lr=lr), z,
-                                          gl.losses.get("non-saturating"), y_fake)
-    # by hand: pairs (i, i+4) share a label; loss = -log D(G(z|y)|y) + weight / (ms + eps)
-    y = torch.cat([y_fake[:4], y_fake[:4]])
-    x = G2(z, y)
-    adv = F.binary_cross_entropy_with_logits(D2(x, y), torch.ones(8))
-    ms = (x[:4] - x[4:]).abs().mean() / (z[:4] - z[4:]).abs().mean()
-    (adv + weight / (ms + 1e-5)).backward()
-    assert stats["loss_g"] == pytest.approx(adv.item(), rel=1e-5)
-    for after, p in zip(G.parameters(), G2.parameters()):
-        torch.testing.assert_close(after, p - lr * p.grad, rtol=1e-4, atol=1e-6)
-    with pytest.raises(ValueError, match="conditional"):
-        C.mode_seeking_g_step()(G, D, torch.optim.SGD(G.parameters(), lr=lr), z, gl.losses.get("non-saturating"))
-
-
-def test_step_functions_follow_the_config():
-    cfg = gl.preset("cgan-mnist", size="quick")
-    assert C.step_functions(cfg.replace(extra={})) == {}
-    steps = C.step_functions(cfg.replace(extra={"matching_d": True, "mode_seeking": 1.0}))
-    assert steps["d_step_fn"] is C.matching_d_step and callable(steps["g_step_fn"])
+def test_mode_seeking_moves_the_optimum_by_about_its_weight():
+    s = C.mode_seeking_optimum(weights=(0.0, 0.01, 0.1))
+    assert s[0.0] == pytest.approx(1.0, abs=1e-5)                   # the plain game: p_g = p_data
+    assert s[0.01] == pytest.approx(1.01, abs=1e-3) and s[0.1] == pytest.approx(1.097, abs=2e-3)  # s* ~ 1 + weight
+    assert C.mode_seeking_optimum(weights=(0.1,), std=2.0)[0.1] > 2.0

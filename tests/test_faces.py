@@ -1,7 +1,9 @@
 """Tests for ganlib.faces: the CelebA folder rules, decoding once with a cache, the fallbacks, and the
 chapter's model summaries and small formulas."""
+import dataclasses
 import io
 import tarfile
+import warnings
 
 import numpy as np
 import pytest
@@ -17,6 +19,11 @@ def _jpeg(path, seed, size=(178, 218)):
     g = np.random.default_rng(seed)
     small = g.integers(0, 256, (6, 5, 3), dtype=np.uint8)
     Image.fromarray(small).resize(size, Image.BILINEAR).save(path, quality=90)
+
+
+def _chapter(cfg, **settings):
+    """``cfg`` with some of its chapter settings (``cfg.chapter``, a ``gl.config.Faces``) changed."""
+    return cfg.replace(chapter=dataclasses.replace(cfg.chapter, **settings))
 
 
 @pytest.fixture
@@ -152,9 +159,11 @@ def test_lfw_from_folder_and_from_tgz(data_root, tmp_path_factory):
 def test_load_takes_lfw_when_celeba_is_missing(data_root, capsys):
     _lfw_tree(data_root)
     cfg = gl.preset("dcgan-faces", size="book", nc=1, image_size=32)
-    data = faces.load(cfg, progress=False)
+    with pytest.warns(UserWarning, match="no usable CelebA"):  # the fallback is loud: a warning and a box
+        data = faces.load(cfg, progress=False)
     assert data.images.shape == (3, 1, 32, 32) and "LFW" in data.source
-    assert "no usable CelebA" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert "falls back to LFW" in err and "img_align_celeba" in err  # and it says what was wrong with CelebA
 
 
 def test_offline_faces_are_skimages_faces_and_their_mirrors():
@@ -170,19 +179,19 @@ def test_offline_faces_are_skimages_faces_and_their_mirrors():
 
 def test_load_falls_back_loudly_and_gives_the_shape_cfg_asks_for(data_root, capsys):
     cfg = gl.preset("dcgan-faces", size="book", nc=3, image_size=64)
-    cfg = cfg.replace(extra={**cfg.extra, "dataset": "auto", "download": False})
+    cfg = _chapter(cfg, dataset="auto", download=False)
     with pytest.warns(UserWarning, match="OFFLINE FALLBACK"):
         data = faces.load(cfg, progress=False)
     assert "unzip img_align_celeba.zip" in capsys.readouterr().err  # how to get CelebA is shown
     assert data.images.shape == (200, 3, 64, 64)
     assert torch.equal(data.images[:, 0], data.images[:, 2])  # gray faces repeated into RGB
     with pytest.raises(faces.FaceDataError):
-        faces.load(cfg.replace(extra={**cfg.extra, "dataset": "celeba"}), progress=False)
+        faces.load(_chapter(cfg, dataset="celeba"), progress=False)
 
 
 def test_load_prefers_celeba_when_it_is_there(celeba_root):
     cfg = gl.preset("dcgan-faces", size="book", nc=3, image_size=32)
-    cfg = cfg.replace(extra={**cfg.extra, "dataset": "auto"}, dataroot="celeba", n_train=None)
+    cfg = _chapter(cfg, dataset="auto").replace(dataroot="celeba", n_train=None)
     data = faces.load(cfg, progress=False)
     assert data.images.shape == (6, 3, 32, 32) and "CelebA" in data.source
 
@@ -226,14 +235,6 @@ def test_run_inputs_lists_sources_twelve_inputs_with_explanations():
     assert inputs.batch_size == 128 and inputs.dataroot.endswith("celeba")
 
 
-def test_smoothed_d_star_maximises_the_smoothed_objective():
-    d = np.linspace(1e-4, 1 - 1e-4, 200_001)
-    for p_data, p_g, alpha in ((0.3, 0.7, 1.0), (0.3, 0.7, 0.9), (2.0, 0.5, 0.9), (1.0, 1e-3, 0.9)):
-        # target alpha on real, 0 on fake: p_data [a log D + (1-a) log(1-D)] + p_g log(1-D)
-        value = p_data * (alpha * np.log(d) + (1 - alpha) * np.log1p(-d)) + p_g * np.log1p(-d)
-        assert faces.smoothed_d_star(p_data, p_g, alpha) == pytest.approx(d[value.argmax()], abs=1e-4)
-
-
 def test_forward_macs_counts_each_layer_kind():
     from torch import nn
 
@@ -253,21 +254,6 @@ def test_a_large_init_std_saturates_the_generators_tanh():
     assert effect[0.2]["logit_sd"] > effect[0.02]["logit_sd"]
 
 
-def test_nearest_finds_the_closest_picture_and_can_skip_copies():
-    g = torch.Generator().manual_seed(0)
-    pool = torch.rand(10, 1, 4, 4, generator=g) * 2 - 1
-    pool[9] = pool[3].flip(-1)  # a mirror copy, as in the offline set
-    queries = pool[[2, 3]] + 0.01
-    idx, dist = faces.nearest(queries, pool)
-    assert idx.tolist() == [2, 3]
-    torch.testing.assert_close(dist, ((queries - pool[[2, 3]]) ** 2).flatten(1).mean(1), rtol=1e-5, atol=1e-7)
-    idx, dist = faces.nearest(pool[[3]], pool, exclude_self=True)
-    brute = [((pool[3] - pool[j]) ** 2).mean().item() for j in range(10)]
-    others = [j for j in range(10) if j not in (3, 9)]
-    best = min(others, key=lambda j: brute[j])
-    assert idx.item() == best and dist.item() == pytest.approx(brute[best], rel=1e-5)
-
-
 def test_an_unreadable_cache_file_is_rebuilt(celeba_root):
     first = faces.celeba("celeba", image_size=16, progress=False)
     cache = next((celeba_root.parent / "cache").glob("faces-celeba-*-16px.pt"))
@@ -278,3 +264,204 @@ def test_an_unreadable_cache_file_is_rebuilt(celeba_root):
     assert torch.equal(again.images, first.images)
     faces._MEMORY.clear()
     assert torch.equal(faces.celeba("celeba", image_size=16, progress=False).images, first.images)  # fixed on disk
+
+
+# ---------------------------------------------------------------- nothing lost and nothing silent
+def test_face_arguments_are_checked_before_any_file_is_read(celeba_root, monkeypatch):
+    good = faces.celeba("celeba", image_size=8, n=2, progress=False)  # the smallest side allowed works
+    assert good.images.shape == (2, 3, 8, 8)
+    monkeypatch.setattr(faces, "decode_image", lambda *a, **k: pytest.fail("a file was decoded"))
+    for size in (0, -1, 7, 1025, 1e9, 32.0):
+        with pytest.raises(ValueError) as err:
+            faces.celeba("celeba", image_size=size, progress=False)
+        msg = str(err.value)
+        assert f"faces.celeba: image_size={size!r}" in msg and "from 8 to 1024" in msg
+        assert "unzip" not in msg and "1.4 GB" not in msg  # the files are not blamed, no re-download advised
+    for n in (-5, 0, 2.5, True):
+        with pytest.raises(ValueError, match=rf"faces.celeba: n={n!r}.*None \(all images\) or an int >= 1"):
+            faces.celeba("celeba", image_size=16, n=n, progress=False)
+    with pytest.raises(ValueError, match=r"faces.lfw: image_size=0 "):
+        faces.lfw(0, download=False, progress=False)
+    with pytest.raises(ValueError, match=r"faces.lfw: crop=0 .*centred square"):
+        faces.lfw(16, download=False, crop=0, progress=False)
+    with pytest.raises(ValueError, match=r"faces.offline_faces: image_size=1000000000 "):
+        faces.offline_faces(10 ** 9)
+    cfg = gl.preset("dcgan-faces", size="book", nc=3, image_size=32)
+    with pytest.raises(ValueError, match="image_size=0"):  # refused by the config or, at the latest, by load
+        faces.load(cfg.replace(image_size=0), progress=False)
+
+
+def test_a_missing_lfw_names_where_to_get_it(data_root):
+    with pytest.raises(faces.FaceDataError) as err:
+        faces.lfw(16, download=False, progress=False)
+    msg = str(err.value)
+    assert str(data_root) in msg and "download=False" in msg
+    assert faces.LFW_URL in msg and faces.LFW_MIRROR in msg and "download=True" in msg
+
+
+def _lfw_tgz(path, src, n=6):
+    """lfw-deepfunneled/<name>/<name>_0001.jpg for n people, packed as path (.tgz); returns its bytes."""
+    _lfw_tree(src, n)
+    with tarfile.open(path, "w:gz") as tar:
+        tar.add(src / "lfw-deepfunneled", arcname="lfw-deepfunneled")
+    return path.read_bytes()
+
+
+def test_a_truncated_lfw_archive_is_named_never_half_used_and_auto_falls_back(data_root, tmp_path_factory,
+                                                                                capsys):
+    archive = data_root / "lfw-deepfunneled.tgz"
+    whole = _lfw_tgz(archive, tmp_path_factory.mktemp("src"))
+    archive.write_bytes(whole[: len(whole) * 2 // 3])  # an interrupted download: the first people are complete
+    for _ in range(2):  # the second call fails the same way: nothing half-extracted is picked up
+        with pytest.raises(faces.FaceDataError) as err:
+            faces.lfw(16, download=False, progress=False)
+        msg = str(err.value)
+        assert str(archive) in msg and "damaged or incomplete" in msg and "Delete it" in msg
+        assert faces.LFW_URL in msg
+        assert not (data_root / "lfw-deepfunneled").exists()
+        assert not list(data_root.glob(faces.EXTRACT_PREFIX + "*"))  # the temporary folder is gone too
+    # "auto" moves on to the next source, loudly, and says what was wrong with the archive
+    cfg = gl.preset("dcgan-faces", size="book", nc=1, image_size=32)
+    cfg = _chapter(cfg, dataset="auto", download=False)
+    with pytest.warns(UserWarning, match="OFFLINE FALLBACK"):
+        data = faces.load(cfg, progress=False)
+    assert len(data) == 2 * faces.N_OFFLINE_FACES and "scikit-image" in data.source
+    assert "lfw-deepfunneled.tgz is damaged" in capsys.readouterr().err
+    with pytest.raises(faces.FaceDataError, match="damaged"):  # asked for LFW only: the error itself
+        faces.load(_chapter(cfg, dataset="lfw"), progress=False)
+    # a complete archive is extracted in full and renamed into place
+    archive.write_bytes(whole)
+    data = faces.lfw(16, download=False, progress=False)
+    assert data.images.shape == (6, 3, 16, 16)
+    assert len(list((data_root / "lfw-deepfunneled").rglob("*.jpg"))) == 6
+    assert not list(data_root.glob(faces.EXTRACT_PREFIX + "*"))
+
+
+def test_a_half_extracted_temporary_folder_is_never_used(data_root):
+    stale = data_root / (faces.EXTRACT_PREFIX + "killed") / "lfw-deepfunneled"  # a run killed mid-extraction
+    _lfw_tree(stale.parent, 2)
+    with pytest.raises(faces.FaceDataError, match="no lfw-deepfunneled folder"):
+        faces.lfw(16, download=False, progress=False)
+    _lfw_tree(data_root, 3)  # the real, complete folder is used
+    assert len(faces.lfw(16, download=False, progress=False)) == 3
+
+
+def test_an_unwritable_cache_folder_warns_and_keeps_the_faces(celeba_root, monkeypatch, capsys):
+    blocked = celeba_root / "img_align_celeba" / "000001.jpg" / "cache"  # a folder under a file: never writable
+    with pytest.warns(UserWarning, match="Could not write the cache"):
+        data = faces.celeba("celeba", image_size=16, progress=False, cache_dir=blocked)
+    assert data.images.shape == (6, 3, 16, 16)
+    err = capsys.readouterr().err
+    assert str(blocked) in err and "GANLIB_DATA" in err
+    # the same with a read-only folder (simulated: tests run as root, where chmod does not stop writes)
+    faces._MEMORY.clear()
+
+    def refuse(obj, path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    real_save = gl.data.atomic_save
+    monkeypatch.setattr(gl.data, "atomic_save", refuse)
+    with pytest.warns(UserWarning, match="Could not write the cache"):
+        again = faces.celeba("celeba", image_size=16, progress=False)
+    assert torch.equal(again.images, data.images) and not list((celeba_root.parent / "cache").glob("*.pt"))
+    # a writable folder gets its cache file, without a word
+    faces._MEMORY.clear()
+    monkeypatch.setattr(gl.data, "atomic_save", real_save)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        faces.celeba("celeba", image_size=16, progress=False)
+    assert len(list((celeba_root.parent / "cache").glob("faces-celeba-*-16px.pt"))) == 1
+
+
+# ---------------------------------------------------------------- the chapter's analysis helpers (non-loading part)
+def test_layer_sides_are_the_shapes_each_layer_saw():
+    G = gl.models.DCGANGenerator(nz=8, ngf=4, nc=1, image_size=32)
+    sides = faces.layer_sides(G, torch.zeros(2, 8, 1, 1))
+    assert [(s_in, s_out) for _, _, s_in, s_out in sides] == [(1, 4), (4, 8), (8, 16), (16, 32)]
+    for _, layer, s_in, s_out in sides:
+        assert gl.models.conv_transpose_size(s_in, layer.kernel_size[0], layer.stride[0], layer.padding[0],
+                                             layer.output_padding[0]) == s_out
+    assert G.training  # eval mode only while measuring
+
+
+def test_nyquist_share_sees_a_checkerboard_and_not_a_smooth_picture():
+    i, j = torch.meshgrid(torch.arange(16), torch.arange(16), indexing="ij")
+    board = ((i + j) % 2 * 2 - 1).float().view(1, 1, 16, 16)
+    smooth = torch.sin(i / 5.0).float().view(1, 1, 16, 16)
+    assert faces.nyquist_share(board).item() > 0.99
+    assert faces.nyquist_share(smooth).item() < 0.02
+    assert faces.nyquist_share(0.5 * smooth + 0.5 * board).item() > 0.3
+
+
+def test_nearest_training_by_chunks_equals_one_pass():
+    data = faces.offline_faces(16)
+    pool, _ = data.get(torch.arange(len(data)))
+    probe = pool[[3, 150, 7]] + 0.01 * torch.randn(3, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    i1, d1 = faces.nearest_training(probe, data, chunk=37)
+    i2, d2 = gl.metrics.nearest(probe, pool)
+    assert torch.equal(i1, i2) and torch.allclose(d1, d2)
+    assert i1.tolist() == [3, 150, 7]
+    _, d_self = faces.nearest_training(pool[:5], data, exclude_self=True, chunk=50)
+    assert (d_self > 1e-6).all()  # neither itself nor its mirror image
+
+
+def test_memorisation_check_of_a_copying_generator():
+    data = faces.offline_faces(16)
+
+    class Copier(torch.nn.Module):  # "generates" training faces: the worst case of memorisation
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, z, y=None):
+            return data.get(z[:, 0].abs().mul(1000).long() % len(data))[0] + 0 * self.w
+
+    m = faces.memorisation(Copier(), data, nz=4, n=32, seed=0)
+    assert m["fake"].shape == (32, 1, 16, 16) and m["fake_dist"].max() < 1e-10
+    assert m["real_dist"].shape == (32,) and m["real_dist"].min() > 1e-4
+
+
+def test_interpolation_frames_walk_from_one_face_to_another():
+    G = gl.models.DCGANGenerator(nz=8, ngf=4, nc=1, image_size=32)
+    frames, labels, path = faces.interpolation_frames(G, 8, n_frames=5, n_paths=3, seed=0, scale=1)
+    assert len(frames) == len(labels) == 5 and labels[0] == "t = 0.00" and labels[-1] == "t = 1.00"
+    assert frames[0].dtype == np.uint8 and frames[0].shape[1] > frames[0].shape[0]  # one row of 3 faces
+    ends = faces.latents(8, 6, 0)
+    assert torch.allclose(path[0], ends[:3], atol=1e-5) and torch.allclose(path[-1], ends[3:], atol=1e-5)
+    first = faces.render(G, ends[:3])
+    assert np.array_equal(frames[0], gl.viz.grid(first, nrow=3))
+
+
+def test_face_attributes_and_corner_groups():
+    x = torch.full((4, 1, 8, 8), -0.5)
+    x[0, :, :, :4] = 0.5      # lit from the left
+    x[1, :, :, 4:] = 0.5      # lit from the right
+    x[2] = 0.9                # bright
+    a = faces.face_attributes(x)
+    assert a["light"][0] > 0 > a["light"][1] and abs(a["light"][2]) < 1e-6
+    assert a["brightness"].argmax() == 2
+    g = torch.Generator().manual_seed(0)
+    u, v = torch.randn(400, generator=g), torch.randn(400, generator=g)
+    groups = faces.corner_groups(u, v, k=10)
+    assert all(len(idx) == 10 for idx in groups.values())
+    assert len(torch.cat(list(groups.values())).unique()) == 40        # no sample in two groups
+    assert u[groups[(1, -1)]].min() > 0 and v[groups[(1, -1)]].max() < 0
+    assert u[groups[(-1, 1)]].max() < 0 and v[groups[(-1, 1)]].min() > 0
+
+
+def test_untile_gives_back_the_pictures_of_a_snapshot_grid():
+    images = torch.randint(0, 256, (9, 1, 8, 8), dtype=torch.uint8)
+    frame = gl.viz.grid(images, nrow=3)[:, :, :1]  # one channel, as image_snapshot keeps for gray images
+    assert torch.equal(faces.untile(frame, 8), images)
+
+
+def test_attribute_shift_is_in_standard_deviations_and_none_means_unchecked():
+    g = torch.Generator().manual_seed(0)
+    pop = {"light": torch.randn(1000, generator=g), "brightness": torch.randn(1000, generator=g)}
+    moved = {"light": pop["light"][:10] * 0 + 2 * pop["light"].std() + pop["light"].mean(),
+             "brightness": pop["brightness"][:10] * 0 + pop["brightness"].mean()}
+    shifts = faces.attribute_shift(moved, pop)                       # None: measured, not checked
+    assert abs(shifts["light"] - 2) < 1e-5 and abs(shifts["brightness"]) < 1e-5
+    assert faces.attribute_shift(moved, pop, min_shift=-1.0)["light"] > 1.9
+    with pytest.raises(AssertionError, match="brightness"):
+        faces.attribute_shift(moved, pop, min_shift=0.5)

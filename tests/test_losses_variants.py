@@ -11,7 +11,9 @@ from torch import nn
 import ganlib as gl
 from ganlib import losses as L
 from ganlib import train as T
-from ganlib.toy2d import Generator2d
+from ganlib.models import PointGenerator
+
+CPU = torch.device("cpu")
 
 
 class Linear(nn.Module):
@@ -76,11 +78,18 @@ def test_hinge_by_hand_and_zero_gradient_beyond_the_margin():
 
 
 # ---------------------------------------------------------------- the WGAN weight clip
-def _d_step(D, loss, opt, b=6):
-    G = Generator2d(nz=2, width=8, depth=1)
+def _run(D, loss, b=6):
+    """A Run with a small point G, ``D`` and ``loss`` (D's own optimiser is passed to each step)."""
     g = torch.Generator().manual_seed(0)
-    return T.d_step(G, D, opt, torch.randn(b, 2, generator=g), torch.randn(b, 2, generator=g), L.get(loss),
-                    generator=g)
+    data = gl.data.TensorData(torch.randn(b, 2, generator=g))
+    cfg = gl.Config(arch="toy2d", nz=2, loss=loss, batch_size=b, seed=0)
+    torch.manual_seed(0)  # the same G every time
+    return T.new_run(cfg, PointGenerator(nz=2, width=8, depth=1), D, data, device=CPU), data
+
+
+def _d_step(D, loss, opt, b=6):
+    run, data = _run(D, loss, b)
+    return gl.GANStep().d_step(run, data.x, None, opt_d=opt)
 
 
 def test_wgan_clips_every_critic_weight_after_its_step():
@@ -169,13 +178,16 @@ def test_interpolates_lie_on_each_samples_segment():
 def test_d_step_adds_lambda_times_the_penalty():
     w = torch.tensor([0.6, 0.0])  # ||w|| = 0.6: penalty (0.6 - 1)^2 = 0.16 at any interpolate
     D = Linear(w, b=0.3)
-    G = Generator2d(nz=2, width=8, depth=1)
-    g = torch.Generator().manual_seed(0)
-    real, z = torch.randn(6, 2, generator=g), torch.randn(6, 2, generator=g)
+    run, data = _run(D, "wgan-gp")
+    real = data.x
+    z = torch.randn(6, 2, generator=torch.Generator().set_state(run.generator.get_state()))  # the noise d_step draws
     with torch.no_grad():
-        expect = (D(G(z)).mean() - D(real).mean()).item() + 10.0 * 0.16
-    stats = T.d_step(G, D, torch.optim.SGD(D.parameters(), lr=0.0), real, z, L.get("wgan-gp"), generator=g)
-    assert stats["loss_d"] == pytest.approx(expect, rel=1e-5)
+        expect = (D(run.G(z)).mean() - D(real).mean()).item() + 10.0 * 0.16
+    stats = gl.GANStep().d_step(run, real, None, opt_d=torch.optim.SGD(D.parameters(), lr=0.0))
+    assert float(stats["loss_d"]) == pytest.approx(expect, rel=1e-5)
+    plain, _ = _run(Linear(w, b=0.3), "wgan")  # the same critic without the penalty
+    stats = gl.GANStep().d_step(plain, real, None, opt_d=torch.optim.SGD(plain.D.parameters(), lr=0.0))
+    assert float(stats["loss_d"]) == pytest.approx(expect - 10.0 * 0.16, rel=1e-5)
 
 
 def test_check_critic_warns_about_batchnorm_with_the_penalty():

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import base64
 import functools
+import html
 import io
 import json
 import re
+import types
+import warnings
 
 import numpy as np
 import pytest
@@ -24,7 +27,7 @@ def _data(p: P.Player) -> dict:
     """The JSON the player's script carries."""
     m = re.search(r"var D = (\{.*?\});\n", p.html, re.S)
     assert m, "no data block in the player's script"
-    return json.loads(m.group(1).replace("<\\/", "</"))
+    return json.loads(m.group(1))
 
 
 def _decode(uri: str) -> tuple[str, np.ndarray]:
@@ -211,12 +214,16 @@ def test_clear_errors():
         P.player([_ramp(0)], history=[1, 2, 3])
 
 
-def test_viz_player_is_this_player(tmp_path):
+def test_play_shows_a_runs_snapshots_beside_its_losses(tmp_path):
     h = _history(60)
     h.snapshot_steps = [0, 30, 60]
     frames = [torch.from_numpy(_ramp(k)) for k in range(3)]
-    p = gl.viz.player(frames, history=h, interval_ms=250, title="Fixed noise <test>")
+    h.snapshots = [f.numpy() for f in frames]
+    run = types.SimpleNamespace(history=h, cfg=gl.Config(name="dcgan-test", size="book"))  # what play reads
+    p = gl.play(run, interval_ms=250, title="Fixed noise <test>")
     assert isinstance(p, P.Player) and p.labels == P.player(frames, history=h).labels
+    assert p.labels == ["before training (G update 0)", "G update 30, epoch 2", "G update 60, epoch 3"]
+    assert '<p class="glp-title">dcgan-test</p>' in gl.play(run).html  # the run's name is the default title
     assert _data(p)["interval"] == 250 and "Fixed noise &lt;test&gt;" in p.html
     assert p._repr_html_() == p.html and "3 frames" in repr(p)
     page = tmp_path / "p.html"
@@ -225,4 +232,82 @@ def test_viz_player_is_this_player(tmp_path):
     # JupyterLab / Notebook 7 leave the arrow keys to the player's controls (checked there by hand)
     assert p.html.count('data-lm-suppress-shortcuts="true"') == 5  # the group, 3 buttons, the slider
     # two players on one page do not share an id
-    assert _data(p)["id"] != _data(gl.viz.player(frames))["id"]
+    assert _data(p)["id"] != _data(P.player(frames))["id"]
+
+
+# ---------------------------------------------------------------- nothing lost and nothing silent
+def test_text_that_looks_like_markup_is_escaped_in_the_script_and_in_the_html():
+    nasty = ["<!--<script>", "a </script> b", "G & D > 0 \u2028 next line", 'quote " and \' and </SCRIPT >']
+    title = "</script><script>alert(1)</script>"
+    curves = {"<b>Loss_D</b>": np.linspace(1, 0, 40), "Loss_G & co": np.linspace(0, 1, 40)}
+    p = P.player([_ramp(k) for k in range(4)], steps=[0, 10, 20, 40], labels=nasty, history=curves, title=title)
+    page = p.html
+    # exactly one script element, opened and closed once, and nothing in it the HTML parser reads as markup
+    assert page.lower().count("<script") == 1 and page.lower().count("</script") == 1
+    script = page[page.index("<script>") + len("<script>"):page.index("</script>")]
+    block = re.search(r"var D = (\{.*?\});\n", script, re.S).group(1)  # all the texts the script carries
+    assert not {"<", ">", "&", "\u2028"} & set(block)
+    assert "<!--" not in page
+    # the texts come back exactly: from the script's JSON ...
+    data = _data(p)
+    assert data["labels"] == nasty and p.labels == nasty
+    assert [m["text"].split(":")[0] for m in data["markers"]] == ["before training", "G update 10",
+                                                                  "G update 20", "G update 40"]
+    assert data["markers"][2]["text"] == "G update 20: <b>Loss_D</b> 0.513, Loss_G & co 0.487"
+    # ... and from the HTML, where they are escaped
+    label = re.search(r'<output class="glp-label"[^>]*>(.*?)</output>', page, re.S).group(1)
+    assert "<" not in label and html.unescape(label) == nasty[-1]
+    heading = re.search(r'<p class="glp-title">(.*?)</p>', page, re.S).group(1)
+    assert html.unescape(heading) == title and "<" not in heading
+    assert "&lt;b&gt;Loss_D&lt;/b&gt;" in page  # curve names in the panel's alt text and dots
+    # the escaping is only for the page: plain labels are untouched
+    assert _data(P.player([_ramp(0)], labels=["G update 5"]))["labels"] == ["G update 5"]
+
+
+def test_many_frames_are_thinned_evenly_and_loudly():
+    n = 300
+    frames = [np.full((8, 8), k % 256, np.uint8) for k in range(n)]
+    h = _history(n - 1)
+    steps = list(range(n))
+    with pytest.warns(UserWarning, match=rf"kept {P.MAX_FRAMES} of 300 frames"):
+        p = P.player(frames, steps=steps, history=h, fmt="png")
+    assert p.n_frames == P.MAX_FRAMES == len(_data(p)["frames"]) and p.n_given == n
+    assert p.kept[0] == 0 and p.kept[-1] == n - 1 and sorted(set(p.kept)) == p.kept
+    assert set(np.diff(p.kept)) <= {2, 3}  # evenly spread: (300 - 1) / (120 - 1) = 2.5 apart
+    assert p.labels[0] == "before training (G update 0)" and p.labels[-1] == f"G update {n - 1}, epoch 12"
+    assert [m["text"].split(":")[0] for m in p.markers][1:] == [f"G update {k}" for k in p.kept[1:]]
+    for j in (0, 1, -1):  # the frames shown are the frames at those indices
+        np.testing.assert_array_equal(_decode(_data(p)["frames"][j])[1], frames[p.kept[j]])
+    assert f"Showing {P.MAX_FRAMES} of 300 frames" in p.html and "thinned from 300" in repr(p)
+    # labels given by the caller are thinned with their frames
+    with pytest.warns(UserWarning):
+        q = P.player(frames, labels=[f"L{i}" for i in range(n)], fmt="png")
+    assert q.labels == [f"L{i}" for i in q.kept]
+    # up to the limit, and with max_frames=None, every frame stays, without a word
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        full = P.player(frames[:P.MAX_FRAMES], fmt="png")
+        every = P.player(frames, fmt="png", max_frames=None)
+    assert full.n_frames == P.MAX_FRAMES and "Showing" not in full.html and "thinned" not in repr(full)
+    assert every.n_frames == n and every.kept == list(range(n)) and every.nbytes > 2 * q.nbytes  # the weight
+    with pytest.raises(ValueError, match="max_frames=1"):
+        P.player(frames, max_frames=1)
+
+
+def test_inf_in_the_history_is_a_gap_like_nan():
+    h = _history(100)
+    h.loss_d[40] = float("inf")     # G updates 41 and 42: D's loss overflowed (values[s - 1] is update s)
+    h.loss_d[41] = float("-inf")
+    h.loss_g[60] = float("nan")     # G update 61
+    steps = [0, 42, 61, 80, 100]
+    p = P.player([_ramp(k) for k in range(5)], steps=steps, history=h, window=5)
+    d_y = [m["y"][0] for m in p.markers]
+    g_y = [m["y"][1] for m in p.markers]
+    assert d_y[1] is None and "Loss_D -inf (not drawn)" in p.markers[1]["text"]  # the gap, named
+    assert g_y[2] is None and "Loss_G nan (not drawn)" in p.markers[2]["text"]
+    # the curves go on after their gaps, inside the panel
+    assert all(y is not None and 0 < y < 100 for y in d_y[2:] + g_y[1:2] + g_y[3:])
+    assert f"Loss_D {np.mean(h.loss_d[75:80]):.3f}" in p.markers[3]["text"]  # running mean of 5, finite
+    # the smoothing leaves finite curves as they were
+    values = np.asarray(h.loss_g[:50])
+    np.testing.assert_allclose(P.smooth_gaps(values, 7), gl.viz.smooth(values, 7))

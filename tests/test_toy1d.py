@@ -48,26 +48,16 @@ class Constant(nn.Module):
         return torch.zeros(x.shape[0])
 
 
-def test_models_have_the_library_signatures():
-    cfg = gl.preset("toy1d", size="quick")
-    G, D = toy1d.build(cfg)
-    z = torch.randn(7, cfg.nz)
-    x = G(z)
-    assert x.shape == (7, 1) and D(x).shape == (7,) and D(x, None).shape == (7,)
-    G2, _ = toy1d.build(cfg)
-    torch.testing.assert_close(G2(z), x)  # same seed, same weights
-    with pytest.raises(ValueError, match="Unknown activation"):
-        toy1d.Generator1D(activation="nope")
-
-
+# (The mlp1d models, built by gl.models.build, are tested in tests/test_models.py.)
 def test_p_data_by_name_or_by_dict():
     cfg = gl.preset("toy1d", size="quick")
     p = toy1d.p_data(cfg)
-    assert p.weights.tolist() == pytest.approx(toy1d.DISTRIBUTIONS[cfg.extra["p_data"]]["weights"])
-    q = toy1d.p_data(cfg.replace(extra={"p_data": {"weights": [1], "means": [2], "stds": [0.5]}}))
+    assert p.weights.tolist() == pytest.approx(toy1d.DISTRIBUTIONS[cfg.chapter.p_data]["weights"])
+    q = toy1d.p_data(gl.preset("toy1d", size="quick",
+                               chapter=dict(p_data={"weights": [1], "means": [2], "stds": [0.5]})))
     assert q.means.tolist() == [2.0]
     with pytest.raises(KeyError, match="Unknown 1-D distribution"):
-        toy1d.p_data(cfg.replace(extra={"p_data": "nope"}))
+        toy1d.p_data(gl.preset("toy1d", size="quick", chapter=dict(p_data="nope")))
 
 
 def test_dataset_is_tensor_data_of_the_right_distribution():
@@ -78,7 +68,7 @@ def test_dataset_is_tensor_data_of_the_right_distribution():
 
 
 def test_pushforward_density_of_an_affine_generator_is_the_gaussian():
-    grid = toy1d.Grid((-4, 6), 500)
+    grid = toy1d.Axis((-4, 6), 500)
     pg = toy1d.pushforward_density(Affine(0.8, 1.0), grid.edges)
     exact = T.normal(1.0, 0.8).pdf(grid.centres)
     assert np.sum(pg * np.diff(grid.edges)) == pytest.approx(1.0, abs=1e-4)
@@ -87,7 +77,7 @@ def test_pushforward_density_of_an_affine_generator_is_the_gaussian():
 
 
 def test_d_star_gap_is_zero_for_the_exact_d_star_and_large_for_a_constant_d():
-    grid = toy1d.Grid((-5, 6), 440)
+    grid = toy1d.Axis((-5, 6), 440)
     p, G = T.normal(1.0, 1.0), Affine(1.0, 0.0)
     gap, mask = toy1d.d_star_gap(G, ExactD(), p, grid)
     assert gap < 0.01 and mask.sum() > 100
@@ -104,33 +94,32 @@ def test_loss_d_of_d_star_is_log4_minus_two_jsd():
 
 
 def test_fit_with_a_frozen_g_trains_d_to_d_star_and_leaves_g_alone():
-    cfg = gl.preset("toy1d", size="quick", extra={**gl.preset("toy1d", size="quick").extra, "frozen_steps": 300})
+    cfg = gl.preset("toy1d", size="quick", ndf=32, chapter=dict(frozen_steps=300))
     p, G = T.normal(1.0, 1.0), Affine(1.0, 0.0)
     before = [t.clone() for t in G.parameters()]
-    torch.manual_seed(0)
-    D = toy1d.Discriminator1D(32)
+    _, D = gl.models.build(cfg)
     frozen = toy1d.frozen_config(cfg)
-    assert frozen.k == 1 and frozen.max_steps == 300 and frozen.batch_size == cfg.extra["frozen_batch"]
-    run = gl.fit(G, D, toy1d.dataset(p, cfg.n_train), frozen, g_step_fn=toy1d.frozen_g_step, progress=False,
-                 snapshot=toy1d.blank_frame,
+    assert frozen.k == 1 and frozen.max_steps == 300 and frozen.batch_size == cfg.chapter.frozen_batch
+    run = gl.fit(G, D, toy1d.dataset(p, cfg.n_train), frozen, step=gl.steps.FrozenG(), progress=False,
+                 snapshot=gl.train.blank_frame,
                  callbacks=toy1d.cosine_lr(frozen.max_steps, frozen.lr))
     for a, b in zip(before, G.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert len(run.history) == 300 and run.opt_d.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
-    gap, _ = toy1d.d_star_gap(G, D, p, toy1d.Grid((-5, 6), 440))
+    gap, _ = toy1d.d_star_gap(G, D, p, toy1d.Axis((-5, 6), 440))
     assert gap < 0.05
 
 
 def test_toy_gan_through_fit_makes_fig1_frames_and_tracks_jsd():
     cfg = gl.preset("toy1d", size="quick", max_steps=4, snapshot_every=4, n_train=4096)
-    p, grid = toy1d.p_data(cfg), toy1d.Grid.from_config(cfg)
-    G, D = toy1d.build(cfg)
+    p, grid = toy1d.p_data(cfg), toy1d.Axis.from_config(cfg)
+    G, D = gl.models.build(cfg)
     callbacks, records = toy1d.jsd_tracker(p, grid, every=2)
     run = gl.fit(G, D, toy1d.dataset(p, cfg.n_train), cfg, snapshot=toy1d.snapshotter(p, grid),
                  callbacks=callbacks, progress=False)
     assert run.history.snapshot_steps == [0, 4]
     frame = run.history.snapshots[-1]
-    assert frame.dtype == torch.uint8 and frame.dim() == 3 and frame.shape[2] == 3 and frame.shape[0] > 200
+    assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3 and frame.shape[0] > 200
     assert [s for s, _ in records] == [2, 4] and all(0 <= j <= math.log(2) for _, j in records)
 
 
@@ -151,8 +140,7 @@ def test_uniform_noise_wrapper_feeds_uniform_noise():
 
 def test_quantile_map_learns_the_inverse_cdf():
     p = T.normal(2.0, 0.5)
-    torch.manual_seed(0)
-    G = toy1d.Generator1D(1, 32)
+    G, _ = gl.models.build(gl.Config(arch="mlp1d", nz=1, ngf=32, g_activation="leaky_relu", seed=0))
     losses = toy1d.fit_quantile_map(G, torch.from_numpy(p.sample(20_000, 0)), steps=400, batch_size=256)
     assert len(losses) == 400 and np.mean(losses[-20:]) < 0.1 * np.mean(losses[:20])
     u = np.linspace(0.05, 0.95, 19)
@@ -162,7 +150,7 @@ def test_quantile_map_learns_the_inverse_cdf():
 
 
 def test_mass_region_is_the_central_interval_of_the_mixture():
-    grid = toy1d.Grid((-6, 6), 1200)
+    grid = toy1d.Axis((-6, 6), 1200)
     s = {"p_data": T.normal(0.0, 1.0).pdf(grid.centres), "p_g": T.normal(0.0, 1.0).pdf(grid.centres)}
     for coverage in (0.95, 0.99):
         mask = toy1d.mass_region(s, coverage)
@@ -170,3 +158,26 @@ def test_mass_region_is_the_central_interval_of_the_mixture():
         assert grid.centres[mask].min() == pytest.approx(-edge, abs=0.02)
         assert grid.centres[mask].max() == pytest.approx(edge, abs=0.02)
         assert mask.sum() == np.ptp(np.flatnonzero(mask)) + 1  # one contiguous interval
+
+
+def test_detach_only_saves_compute_when_g_zeroes_its_gradients():
+    """Chapter 3: an attached fake batch leaks D's gradient into G; G's zero_grad discards it, so G's update is
+    the same with or without the detach; only the loop without zero_grad (source 000's) changes G's update."""
+    G, D = gl.models.build(gl.preset("toy1d", size="quick", ngf=8, ndf=8))
+    gen = torch.Generator().manual_seed(0)
+    real, z_d, z_g = (torch.randn(16, 1, generator=gen) for _ in range(3))
+    loss = gl.losses.get("non-saturating")
+    before = [p.detach().clone() for p in G.parameters()]
+    out = {(det, zg): toy1d.detach_experiment(G, D, loss, real, z_d, z_g, detach=det, zero_grad=zg)
+           for det in (True, False) for zg in (True, False)}
+    assert all(torch.equal(a, b) for a, b in zip(before, G.parameters()))  # the arguments are left alone
+    assert out[True, True]["leaked"] == 0.0 and out[False, True]["leaked"] > 1e-4
+    ref = out[True, True]["g_after"]
+    same = {key: all(torch.equal(a, b) for a, b in zip(r["g_after"], ref)) for key, r in out.items()}
+    assert same == {(True, True): True, (True, False): True, (False, True): True, (False, False): False}
+    assert not all(torch.equal(a, b) for a, b in zip(ref, before))  # the G step did move G
+    # without zero_grad the update is the clean one plus lr times the leaked gradient of D's loss
+    leaked = torch.autograd.grad(loss.d(D(real), D(G(z_d))), list(G.parameters()))  # at D before its step
+    expected = [r - 0.1 * g for r, g in zip(ref, leaked)]
+    for a, b in zip(out[False, False]["g_after"], expected):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

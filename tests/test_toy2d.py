@@ -1,4 +1,6 @@
-"""Tests for ganlib.toy2d: the ring and grid mixtures, the 2-D MLPs, the mode metrics and the GAN Lab frame."""
+"""Tests for ganlib.toy2d: the ring and grid mixtures, the preset's data, the GAN Lab frame and the mode-collapse
+lab. (The 2-D MLPs are tested in test_models.py, the mode metrics in test_metrics.py and the gradient probe in
+test_steps.py, with the code they test.)"""
 import math
 from types import SimpleNamespace
 
@@ -36,7 +38,7 @@ def test_grid_centers_default_is_the_5x5_grid_from_minus_4_to_4():
 def test_mixture_samples_have_the_right_spread_and_weights(kind, std, k):
     gen = torch.Generator().manual_seed(0)
     n = 20_000
-    x = (toy2d.ring if kind == "ring" else toy2d.grid)(n, generator=gen)
+    x = (toy2d.ring if kind == "ring" else toy2d.grid_mixture)(n, generator=gen)
     c = toy2d.centers(kind)
     assert x.shape == (n, 2) and x.dtype == torch.float32
     dist, which = torch.cdist(x, c).min(dim=1)
@@ -68,29 +70,18 @@ def test_data_is_tensordata_with_centres_and_std():
         toy2d.data("spiral")
 
 
-# ---------------------------------------------------------------- models
-def test_mlps_shapes_and_depths():
-    G, D = toy2d.Generator2d(nz=3, width=16, depth=3), toy2d.Discriminator2d(width=8, depth=1)
-    assert G(torch.randn(5, 3)).shape == (5, 2)
-    assert G(torch.randn(5, 3, 1, 1)).shape == (5, 2)
-    assert D(torch.randn(7, 2)).shape == (7,)
-    assert sum(isinstance(m, nn.Linear) for m in G.modules()) == 4
-    assert sum(isinstance(m, nn.Linear) for m in D.modules()) == 2
-    with pytest.raises(ValueError, match="depth"):
-        toy2d.Discriminator2d(width=8, depth=0)
-
-
-def test_build_uses_config_fields_and_seed():
-    cfg = gl.Config(nz=4, ngf=12, ndf=10, seed=5, extra={"g_depth": 3, "d_depth": 1})
-    G, D = toy2d.build(cfg)
-    assert G.main[0].in_features == 4 and G.main[0].out_features == 12
-    assert D.main[0].out_features == 10
-    assert sum(isinstance(m, nn.Linear) for m in G.modules()) == 4
-    assert sum(isinstance(m, nn.Linear) for m in D.modules()) == 2
-    G2, _ = toy2d.build(cfg)
-    torch.testing.assert_close(G.main[0].weight, G2.main[0].weight)
-    G3, _ = toy2d.build(cfg.replace(seed=6))
-    assert not torch.equal(G.main[0].weight, G3.main[0].weight)
+def test_dataset_is_the_data_the_preset_names():
+    for name, kind, std in (("challenges-ring", "ring", 0.05), ("challenges-grid", "grid", 0.05),
+                            ("variants-ring", "ring", 0.02)):
+        cfg = gl.preset(name, size="quick")
+        d = toy2d.dataset(cfg)
+        assert (len(d), d.kind, d.std) == (cfg.n_train, kind, std) and d.std == cfg.chapter.std
+        torch.testing.assert_close(d.centers, toy2d.centers(kind))
+        torch.testing.assert_close(d.x, toy2d.data(kind, n=cfg.n_train, std=std).x)  # seed 0
+        m = gl.metrics.mode_metrics(d.x, d.centers, d.std)
+        assert m["modes"] == len(d.centers) and m["hq"] > 0.97
+    other = toy2d.dataset(gl.preset("challenges-ring", size="quick"), seed=1)
+    assert not torch.equal(other.x, toy2d.dataset(gl.preset("challenges-ring", size="quick")).x)
 
 
 # ---------------------------------------------------------------- mode metrics
@@ -98,48 +89,20 @@ def test_mode_metrics_on_hand_made_samples():
     c = toy2d.ring_centers(8, 2.0)
     std = 0.1
     # 400 samples: 200 on mode 0, 100 on mode 3, 4 on mode 5 (exactly 1%: counts), 3 on mode 6 (0.75%: not),
-    # 93 far from every centre (at the origin, 2 units from all of them)
-    parts = [c[0].repeat(200, 1), c[3].repeat(100, 1), c[5].repeat(4, 1), c[6].repeat(3, 1), torch.zeros(93, 2)]
-    m = toy2d.mode_metrics(torch.cat(parts), c, std)
+    # and 93 far from every centre (10 std and more) but clearly nearest to mode 1: half-way from the origin
+    # to centre 1, 1.0 from it and 1.47 from its neighbours. No sample is near a tie between two centres, so
+    # which centre is nearest never depends on float rounding (points at the origin, equidistant from all
+    # eight, went to whichever centre a CPU's rounding made nearest).
+    parts = [c[0].repeat(200, 1), c[3].repeat(100, 1), c[5].repeat(4, 1), c[6].repeat(3, 1), (0.5 * c[1]).repeat(93, 1)]
+    x = torch.cat(parts)
+    d = torch.cdist(x.double(), c.double()).sort(dim=1).values
+    assert (d[:, 1] - d[:, 0]).min() > 0.4  # every sample's nearest centre wins by a wide margin (checked here)
+    m = gl.metrics.mode_metrics(x, c, std)
     assert m["modes"] == 3
     assert m["hq"] == pytest.approx(307 / 400)
     assert m["counts"] == [200, 0, 0, 100, 0, 4, 3, 0]
     assert m["n"] == 400
-    assert m["reached"] == 3  # the 93 at the origin are equidistant: argmin puts them all on mode 0
-
-
-def test_mode_metrics_reached_counts_modes_approached_from_afar():
-    c = toy2d.grid_centers(5, 2.0)                    # 25 centres, spacing 2
-    std = 0.05
-    # 250 samples, 10 near every centre but 0.5 away from it (10 std): every mode reached, none covered
-    offset = torch.tensor([0.5, 0.0])
-    x = (c + offset).repeat_interleave(10, dim=0)
-    m = toy2d.mode_metrics(x, c, std)
-    assert (m["reached"], m["modes"], m["hq"]) == (25, 0, 0.0)
-    # the same samples pulled onto their centres: every mode reached and covered
-    m = toy2d.mode_metrics(c.repeat_interleave(10, dim=0), c, std)
-    assert (m["reached"], m["modes"], m["hq"]) == (25, 25, 1.0)
-
-
-def test_mode_metrics_three_sigma_boundary():
-    c = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
-    std = 0.5
-    inside = torch.tensor([[2.9 * std, 0.0]])        # 2.9 sigma from centre 0: high quality
-    outside = torch.tensor([[10.0, 3.1 * std]])      # 3.1 sigma from centre 1: not
-    m = toy2d.mode_metrics(torch.cat([inside, outside]), c, std)
-    assert m["hq"] == pytest.approx(0.5) and m["counts"] == [1, 0] and m["modes"] == 1
-    # real data covers every mode with almost all samples within 3 sigma (99.9% in 1-D, 98.9% for a 2-D radius)
-    x = toy2d.ring(8000, std=0.02, generator=torch.Generator().manual_seed(1))
-    m = toy2d.mode_metrics(x, toy2d.ring_centers(), 0.02)
-    assert m["modes"] == 8
-    assert m["hq"] == pytest.approx(1 - math.exp(-4.5), abs=0.005)  # P(chi2_2 <= 9) = 1 - e^{-9/2}
-
-
-def test_mode_metrics_rejects_bad_shapes():
-    with pytest.raises(ValueError, match="samples"):
-        toy2d.mode_metrics(torch.zeros(10, 3), toy2d.ring_centers(), 0.02)
-    with pytest.raises(ValueError, match="samples"):
-        toy2d.mode_metrics(torch.zeros(0, 2), toy2d.ring_centers(), 0.02)
+    assert m["reached"] == 4  # modes 0, 3, 5, and 1 (approached from afar by the 93, covered by none); not 6
 
 
 # ---------------------------------------------------------------- the frame
@@ -167,7 +130,7 @@ class _Constant(nn.Module):
 
 def _fake_run(loss="non-saturating"):
     return SimpleNamespace(G=_Constant([-1.5, 1.5]), D=_Linear(), cfg=gl.Config(loss=loss, nz=2), step=7,
-                           fixed_noise=torch.zeros(4, 2), fixed_labels=None)
+                           fixed_noise=torch.zeros(4, 2), fixed_labels=None, loss=gl.losses.get(loss))
 
 
 @pytest.mark.parametrize("loss", ["non-saturating", "wgan-gp"])
@@ -186,98 +149,110 @@ def test_frame_draws_surface_and_samples_where_they_are(loss):
 
 def test_frame_as_fit_snapshot():
     data = toy2d.data("ring", n=256, seed=0)
-    cfg = gl.Config(name="toy", nz=2, ngf=16, ndf=16, batch_size=64, num_epochs=1, n_fixed=32,
+    cfg = gl.Config(name="toy", arch="toy2d", nz=2, ngf=16, ndf=16, batch_size=64, num_epochs=1, n_fixed=32,
                     snapshot_every=2, log_every=100, seed=0)
-    G, D = toy2d.build(cfg)
-    run = gl.fit(G, D, data, cfg, progress=False,
+    G, D = gl.models.build(cfg)
+    run = gl.fit(G, D, data, cfg, progress=False, device=torch.device("cpu"),
                  snapshot=lambda r: toy2d.frame(r, data.centers, data.x[:64], std=data.std, size=160))
     assert run.history.snapshot_steps == [0, 2, 4]
     assert all(s.shape == (160, 160, 3) and s.dtype == np.uint8 for s in run.history.snapshots)
     assert not np.array_equal(run.history.snapshots[0], run.history.snapshots[-1])
 
 
-# ---------------------------------------------------------------- PacGAN packing
-def test_packed_discriminator_judges_packs():
-    D = toy2d.Discriminator2d(width=8, depth=1, pack=3)
-    x = torch.randn(12, 2)
-    out = D(x)
-    assert out.shape == (4,)
-    # pack j is samples 3j, 3j+1, 3j+2 side by side
-    torch.testing.assert_close(out[1], D.main(x[3:6].reshape(1, 6)).view(()))
-    with pytest.raises(ValueError, match="divisible"):
-        D(torch.randn(10, 2))
-    G, D = toy2d.build(gl.Config(nz=2, ngf=8, ndf=8, extra={"pack": 2}))
-    assert D.pack == 2 and D.main[0].in_features == 4
-    values, _ = toy2d.surface(D, 2.0, resolution=16)
-    assert values.shape == (16, 16)
-
-
-# ---------------------------------------------------------------- the gradient probe
-def test_gradient_probe_matches_the_closed_form_and_freezes_g():
-    """For one sample with logit t, grad log(1 - sigmoid(t)) = -D grad t and grad -log sigmoid(t) = -(1 - D) grad t,
-    so the two gradient norms are in the ratio D / (1 - D) (chapter 2)."""
-    torch.manual_seed(0)
-    G, D = toy2d.Generator2d(2, 8, 1), toy2d.Discriminator2d(8, 1)
-    probe = toy2d.GradientProbe()
-    opt_g = torch.optim.SGD(G.parameters(), lr=1.0)
-    before = [p.detach().clone() for p in G.parameters()]
-    z = torch.randn(1, 2)
-    probe(G, D, opt_g, z, "minimax")
-    d = torch.sigmoid(D(G(z))).item()
-    ratio = probe.norms["minimax"][0] / probe.norms["non-saturating"][0]
-    assert ratio == pytest.approx(d / (1 - d), rel=1e-5)
-    assert probe.d_fake[0] == pytest.approx(d)
-    # independent computation of the non-saturating norm with backward()
-    G.zero_grad()
-    gl.losses.get("non-saturating").g(D(G(z))).backward()
-    norm = torch.sqrt(sum((p.grad ** 2).sum() for p in G.parameters())).item()
-    assert probe.norms["non-saturating"][0] == pytest.approx(norm, rel=1e-5)
-    for p, q in zip(G.parameters(), before):
-        torch.testing.assert_close(p, q, rtol=0, atol=0)
-
-
-def test_gradient_probe_in_fit_trains_d_only():
-    data = toy2d.data("ring", n=512, seed=0)
-    cfg = gl.Config(name="probe", nz=2, ngf=16, ndf=16, batch_size=64, num_epochs=3, n_fixed=8,
-                    snapshot_every=1000, log_every=1000, seed=0, lr=1e-2, loss="minimax")
-    G, D = toy2d.build(cfg)
-    g0 = [p.detach().clone() for p in G.parameters()]
-    probe = toy2d.GradientProbe()
-    run = gl.fit(G, D, data, cfg, g_step_fn=probe, progress=False, snapshot=lambda r: np.zeros((1, 1, 3), np.uint8))
-    assert len(probe.norms["minimax"]) == len(run.history) == 24
-    for p, q in zip(run.G.parameters(), g0):
-        torch.testing.assert_close(p, q, rtol=0, atol=0)
-    # D learns to reject G's samples, and the saturating gradient fades relative to the non-saturating one
-    assert probe.d_fake[-1] < 0.5 * probe.d_fake[0]
-    first = probe.norms["minimax"][0] / probe.norms["non-saturating"][0]
-    last = probe.norms["minimax"][-1] / probe.norms["non-saturating"][-1]
-    assert last < 0.5 * first
+# ---------------------------------------------------------------- PacGAN: the surface of a packed D
+def test_surface_of_a_packed_d_judges_packs_of_copies():
+    _, D = gl.models.build(gl.Config(arch="toy2d", nz=2, ngf=8, ndf=8, pack=2))
+    values, raw = toy2d.surface(D, 2.0, resolution=16)
+    assert values.shape == raw.shape == (16, 16)
+    # the top-left pixel is the point (-2, 2), shown to D as a pack of two copies of it
+    corner = torch.tensor([[-2.0, 2.0], [-2.0, 2.0]])
+    with torch.no_grad():
+        assert raw[0, 0] == pytest.approx(D(corner).item(), rel=1e-5, abs=1e-6)
+    assert values[0, 0] == pytest.approx(torch.sigmoid(torch.tensor(raw[0, 0])).item(), rel=1e-6)
+    critic_values, _ = toy2d.surface(D, 2.0, resolution=16, probabilities=False)
+    assert critic_values.min() == 0.0 and critic_values.max() == 1.0  # a critic's scores rescaled to the frame
 
 
 # ---------------------------------------------------------------- the lab
 def test_method_config_applies_one_change_each():
     cfg = gl.preset("challenges-ring", size="quick")
-    assert toy2d.method_config(cfg, "pacgan").extra["pack"] == 2
-    assert toy2d.method_config(cfg, "pacgan").extra["std"] == cfg.extra["std"]
+    pac = toy2d.method_config(cfg, "pacgan")
+    assert pac.pack == 2 and pac.chapter == cfg.chapter and pac.name == "challenges-ring/pacgan"
+    assert pac == cfg.replace(name="challenges-ring/pacgan", pack=2)  # one change, nothing else
     w = toy2d.method_config(cfg, "wgan-gp")
     assert w.loss == "wgan-gp" and w.k == 5 and gl.losses.get(w.loss).gp_weight > 0
     assert w.max_steps == round(cfg.max_steps * toy2d.METHODS["wgan-gp"].steps_factor)
+    assert w.snapshot_every == max(1, round(cfg.snapshot_every * toy2d.METHODS["wgan-gp"].steps_factor))
+    assert (w.d_depth, w.beta2) == (3, 0.9)
     g = toy2d.method_config(cfg, "gan")
-    assert (g.loss, g.k, g.lr, g.extra) == (cfg.loss, cfg.k, cfg.lr, cfg.extra)
+    assert g == cfg.replace(name="challenges-ring/gan")  # the plain GAN changes nothing but its name
+    assert (g.loss, g.k, g.lr, g.pack, g.d_depth, g.chapter) == (cfg.loss, cfg.k, cfg.lr, 1, cfg.d_depth, cfg.chapter)
     with pytest.raises(KeyError, match="pacgan"):
         toy2d.method_config(cfg, "veegan")
 
 
 def test_lab_run_with_linear_decay():
     cfg = gl.preset("challenges-ring", size="quick").replace(max_steps=10, snapshot_every=5, n_fixed=64)
-    data = toy2d.data("ring", n=cfg.extra["n_data"], std=cfg.extra["std"])
+    data = toy2d.dataset(cfg)
     res = toy2d.lab_run(cfg, data, "pacgan", frames=False, n_eval=500)
     assert res.method == "pacgan" and res.run.D.pack == 2
     assert [t[0] for t in res.trace] == [0, 5, 10] == res.run.history.snapshot_steps
     assert 0 <= res.metrics["modes"] <= 8 and 0.0 <= res.metrics["hq"] <= 1.0 and res.metrics["n"] == 500
-    # the learning rate fell linearly to lr_decay x lr at max_steps
-    final = cfg.lr * cfg.extra["lr_decay"]
+    # the learning rate fell linearly to lr_decay x lr at max_steps (fit applies cfg.lr_decay)
+    assert cfg.lr_decay == 0.1
+    final = cfg.lr * cfg.lr_decay
     assert res.run.opt_g.param_groups[0]["lr"] == pytest.approx(final)
     assert res.run.opt_d.param_groups[0]["lr"] == pytest.approx(final)
+    # a decay without an end is refused when the Config is made (it was refused by toy2d.linear_decay)
     with pytest.raises(ValueError, match="max_steps"):
-        toy2d.linear_decay(0.1)(SimpleNamespace(cfg=gl.Config(max_steps=None)))
+        cfg.replace(max_steps=None)
+
+
+# ---------------------------------------------------------------- D's feedback near equilibrium
+def test_mixture_generator_draws_the_data_at_scale_one_and_a_scaled_copy_otherwise():
+    c = toy2d.ring_centers(8, 2.0)
+    z = torch.randn(8000, 3, generator=torch.Generator().manual_seed(0))
+    G = toy2d.MixtureGenerator(c, 0.05, scale=1.0)
+    x = G(z)
+    assert x.shape == (8000, 2) and G(z.view(8000, 3, 1, 1)).shape == (8000, 2)
+    m = gl.metrics.mode_metrics(x, c, 0.05)
+    assert m["modes"] == 8 and m["hq"] == pytest.approx(1 - math.exp(-4.5), abs=0.01)
+    share = torch.tensor(m["counts"], dtype=torch.float64) / m["n"]
+    assert (share - 1 / 8).abs().max() < 5 * math.sqrt(1 / 8 * 7 / 8 / 8000)  # the modes are equally likely
+    half = toy2d.MixtureGenerator(c, 0.05, scale=0.5)
+    assert gl.metrics.mode_metrics(half(z), 0.5 * c, 0.05)["modes"] == 8
+    assert gl.metrics.mode_metrics(half(z), c, 0.05)["hq"] == 0.0
+    # the scale is its only weight, and G's loss reaches it
+    assert [n for n, _ in half.named_parameters()] == ["scale"]
+    half(z).pow(2).sum().backward()
+    assert half.scale.grad is not None and half.scale.grad > 0
+    with pytest.raises(ValueError, match="nz >= 3"):
+        G(torch.randn(4, 2))
+
+
+def test_feedback_is_a_signal_away_from_the_data_and_noise_at_it():
+    cfg = gl.preset("challenges-vanishing", size="quick", loss="non-saturating", nz=3).replace(max_steps=30)
+    data = toy2d.dataset(cfg)
+    fb = toy2d.feedback(cfg, data, scales=(0.8, 1.0), seeds=(0, 1, 2), n=2048, n_points=16)
+    assert len(fb.rows) == 6 and fb.points[0.8].shape == (16, 2) and fb.arrows[(1.0, 2)].shape == (16, 2)
+    far = [r for r in fb.rows if r["scale"] == 0.8]
+    at = [r for r in fb.rows if r["scale"] == 1.0]
+    # far from the data: D separates, and every seed's D tells G the same thing (grow the ring)
+    assert all(r["accuracy"] > 0.9 and r["grad"] < 0 for r in far)
+    # at the data: D is at chance and its feedback is tiny next to the far one, and differs between seeds
+    assert all(abs(r["accuracy"] - 0.5) < 0.05 and abs(r["D(G(z))"] - 0.5) < 0.05 for r in at)
+    mean_far = sum(r["grad"] for r in far) / 3
+    mean_at = sum(r["grad"] for r in at) / 3
+    assert abs(mean_at) < 0.05 * abs(mean_far)
+    summary = fb.summary()
+    assert [s["scale s"] for s in summary] == [0.8, 1.0]
+    assert summary[0]["|mean| / std"] > 3 > summary[1]["|mean| / std"]
+    with pytest.raises(ValueError, match="nz >= 3"):
+        toy2d.feedback(cfg.replace(nz=2), data)
+
+
+def test_lab_result_summary_is_one_line():
+    cfg = gl.preset("challenges-ring", size="quick").replace(max_steps=4, snapshot_every=2, n_fixed=64)
+    res = toy2d.lab_run(cfg, toy2d.dataset(cfg), "gan", frames=False, n_eval=200)
+    line = res.summary()
+    assert "\n" not in line and line.startswith(toy2d.METHODS["gan"].label) and "/8" in line and "HQ" in line

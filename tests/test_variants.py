@@ -22,9 +22,12 @@ def teardown_module():
     torch.set_num_threads(_THREADS)
 
 
-def _ring_cfg(**extra):
-    cfg = gl.preset("variants-ring", size="quick")
-    return cfg.replace(extra={**cfg.extra, **extra})
+def _ring_cfg(**changes):
+    return gl.preset("variants-ring", size="quick", **changes)
+
+
+def _jsd_shifted_gaussians(d, sigma):
+    return gl.theory.jsd(gl.theory.normal(0.0, sigma), gl.theory.normal(d, sigma))
 
 
 class Linear2d(nn.Module):
@@ -39,7 +42,7 @@ class Linear2d(nn.Module):
 
 # ---------------------------------------------------------------- the budget
 def test_config_for_gives_each_loss_its_paper_settings_and_the_same_g_updates():
-    cfg = _ring_cfg(g_updates=37)
+    cfg = _ring_cfg(max_steps=37)
     n = 1000
     for name in V.NAMES:
         c = V.config_for(cfg, name, n)
@@ -50,85 +53,62 @@ def test_config_for_gives_each_loss_its_paper_settings_and_the_same_g_updates():
     assert V.config_for(cfg, "wgan", n).optimizer == "rmsprop" and V.config_for(cfg, "lsgan", n).lr == cfg.lr
     shared = V.config_for(cfg, "wgan-gp", n, lr=cfg.lr)  # overrides beat the paper's settings, the rest stays
     assert shared.lr == cfg.lr != 1e-4 and (shared.beta1, shared.beta2, shared.k) == (0.0, 0.9, 5)
-    with pytest.raises(KeyError, match="g_updates"):
-        V.config_for(cfg.replace(extra={}), "wgan", n)
+    with pytest.raises(ValueError, match="max_steps"):
+        V.config_for(cfg.replace(max_steps=None), "wgan", n)
     with pytest.raises(ValueError, match="fewer than k=5"):
         V.config_for(cfg, "wgan-gp", 4 * cfg.batch_size)
 
 
 def test_compare_trains_every_loss_for_the_same_g_updates_and_repeats_exactly():
-    cfg = _ring_cfg(g_updates=4)
+    cfg = _ring_cfg(max_steps=4)
     data = toy2d.data("ring", 512)
-    blank = V.no_snapshot
+    blank = gl.train.blank_frame
     names = ("non-saturating", "wgan-gp")
-    a = V.compare(cfg, data, toy2d.build, V.ring_evaluator(data, n=200), losses=names, snapshot=blank, log=None)
-    b = V.compare(cfg, data, toy2d.build, V.ring_evaluator(data, n=200), losses=names, snapshot=blank, log=None)
+    a = V.compare(cfg, data, gl.models.build, V.ring_evaluator(data, n=200), losses=names, snapshot=blank, log=None)
+    b = V.compare(cfg, data, gl.models.build, V.ring_evaluator(data, n=200), losses=names, snapshot=blank, log=None)
     assert list(a) == list(names)
     assert [len(r.run.history) for r in a.values()] == [4, 4] and [r.d_steps for r in a.values()] == [4, 20]
     for name in names:
         assert set(a[name].metrics) == {"modes", "hq"} and 0 <= a[name].metrics["hq"] <= 1
         assert a[name].run.history.loss_d == b[name].run.history.loss_d  # same seed, same run
     assert a["non-saturating"].run.history.loss_d != a["wgan-gp"].run.history.loss_d
-    text = V.table({"ring": a, "other": {"wgan-gp": b["wgan-gp"]}})
-    rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in text.splitlines()[2:]}
-    assert list(rows) == list(names) and len(rows["wgan-gp"]) == len(rows["non-saturating"]) == 2 + 3 + 3
-    assert rows["non-saturating"][1] == "1" and rows["wgan-gp"][1] == "5" and rows["non-saturating"][-1] == "- |"
-    assert rows["wgan-gp"][2] == str(a["wgan-gp"].metrics["modes"])
-    assert "ring: modes covered" in text and "other: high-quality share" in text and "Frechet" not in text
+    frame = V.table({"ring": a, "other": {"wgan-gp": b["wgan-gp"]}})
+    assert frame["loss"].tolist() == list(names) and frame.shape[1] == 2 + 3 + 3
+    rows = {row["loss"]: row for row in frame.to_dict("records")}
+    assert rows["non-saturating"]["k (D steps per G update)"] == 1 and rows["wgan-gp"]["k (D steps per G update)"] == 5
+    assert rows["non-saturating"]["other: time (s)"] == "-"
+    assert rows["wgan-gp"]["ring: modes covered"] == str(a["wgan-gp"].metrics["modes"])
+    assert "other: high-quality share" in frame.columns and not any("Frechet" in c for c in frame.columns)
     frames, steps = V.side_by_side(a, ncol=2)
     assert steps == [0, 4] and len(frames) == 2 and frames[0].shape == (1 + 2 * 4, 2 + 3 * 4, 3)
 
 
 # ---------------------------------------------------------------- the earth mover's distance
-def test_exact_w1_of_a_translated_cloud_is_the_translation_length():
-    g = torch.Generator().manual_seed(0)
-    a = torch.randn(200, 2, generator=g, dtype=torch.float64)
-    assert V.exact_w1(a, a + torch.tensor([0.3, -0.4], dtype=torch.float64)) == pytest.approx(0.5, rel=1e-9)
-    assert V.exact_w1(a, a[torch.randperm(200, generator=g)]) == pytest.approx(0.0, abs=1e-12)
-
-
-def test_exact_w1_in_one_dimension_matches_sorted_matching():
-    g = torch.Generator().manual_seed(1)
-    a = torch.randn(300, 1, generator=g, dtype=torch.float64)
-    b = 2 * torch.rand(300, 1, generator=g, dtype=torch.float64)
-    expect = (a.view(-1).sort().values - b.view(-1).sort().values).abs().mean().item()
-    assert V.exact_w1(a, b) == pytest.approx(expect, rel=1e-9)
-    with pytest.raises(ValueError, match="same shape"):
-        V.exact_w1(a, b[:10])
-
-
-def test_critic_gap_of_a_linear_critic():
-    g = torch.Generator().manual_seed(2)
-    real, fake = torch.randn(50, 2, generator=g), torch.randn(50, 2, generator=g) + 1
-    w = torch.tensor([0.6, -0.8], dtype=torch.float64)
-    expect = float((real.double().mean(0) - fake.double().mean(0)) @ w)
-    assert V.critic_gap(Linear2d(w, b=5.0), real, fake) == pytest.approx(expect, rel=1e-9)
-
-
+# (exact_w1 and critic_gap live in ganlib.metrics now: their tests are in tests/test_metrics.py.)
 def test_w1_tracker_records_gap_and_exact_w1_at_each_snapshot():
-    cfg = V.config_for(_ring_cfg(g_updates=4), "wgan-gp", 512).replace(snapshot_every=2)
+    cfg = V.config_for(_ring_cfg(max_steps=4), "wgan-gp", 512).replace(snapshot_every=2)
     data = toy2d.data("ring", 512)
     tracker = V.W1Tracker(data, n=64)
-    G, D = toy2d.build(cfg)
-    run = gl.fit(G, D, data, cfg, progress=False, snapshot=V.no_snapshot,
+    G, D = gl.models.build(cfg)
+    run = gl.fit(G, D, data, cfg, progress=False, snapshot=gl.train.blank_frame,
                  callbacks={"on_snapshot": tracker})
     assert tracker.steps == [2, 4]
     fake = gl.metrics.generate(run.G, 64, cfg.nz, seed=0)
-    assert tracker.w1[-1] == pytest.approx(V.exact_w1(tracker.real, fake), rel=1e-9)
-    assert tracker.gap[-1] == pytest.approx(V.critic_gap(run.D, tracker.real, fake), rel=1e-6)
+    assert tracker.w1[-1] == pytest.approx(gl.metrics.exact_w1(tracker.real, fake), rel=1e-9)
+    assert tracker.gap[-1] == pytest.approx(gl.metrics.critic_gap(run.D, tracker.real, fake), rel=1e-6)
 
 
 # ---------------------------------------------------------------- what D's number means
 def test_jsd_of_shifted_gaussians_limits_and_monte_carlo():
-    assert V.jsd_shifted_gaussians(0.0, 0.1) == pytest.approx(0.0, abs=1e-9)
-    assert V.jsd_shifted_gaussians(2.0, 0.1) == pytest.approx(math.log(2), abs=1e-9)
+    assert _jsd_shifted_gaussians(0.0, 0.1) == pytest.approx(0.0, abs=1e-9)
+    assert _jsd_shifted_gaussians(2.0, 0.1) == pytest.approx(math.log(2), abs=1e-9)
     # Monte Carlo: JSD = 1/2 E_p log(2p / (p + q)) + 1/2 E_q log(2q / (p + q)), with d = sigma = 1
     g = torch.Generator().manual_seed(0)
     x = torch.randn(400_000, generator=g, dtype=torch.float64)
     log_ratio = lambda t, d: -0.5 * t ** 2 + 0.5 * (t - d) ** 2  # noqa: E731  log p/q at t, p = N(0,1), q = N(d,1)
     half = lambda lr: (math.log(2) - torch.nn.functional.softplus(-lr)).mean().item()  # noqa: E731  E log 2p/(p+q)
     mc = 0.5 * half(log_ratio(x, 1.0)) + 0.5 * half(-log_ratio(x + 1.0, 1.0))
-    assert V.jsd_shifted_gaussians(1.0, 1.0) == pytest.approx(mc, abs=3e-3)
+    assert _jsd_shifted_gaussians(1.0, 1.0) == pytest.approx(mc, abs=3e-3)
 
 
 def test_optimal_discriminator_reads_the_jsd_and_a_1_lipschitz_critic_reads_w1():
@@ -139,7 +119,7 @@ def test_optimal_discriminator_reads_the_jsd_and_a_1_lipschitz_critic_reads_w1()
     # D*(x) = p / (p + q): logit log p(x)/q(x) = (d^2 - 2 d x_1) / (2 sigma^2), a linear function of x
     d_star = Linear2d([-d / sigma ** 2, 0.0], b=d ** 2 / (2 * sigma ** 2))
     for name in ("minimax", "non-saturating"):
-        assert V.distance_estimate(d_star, name, real, fake) == pytest.approx(V.jsd_shifted_gaussians(d, sigma), abs=4e-3)
+        assert V.distance_estimate(d_star, name, real, fake) == pytest.approx(_jsd_shifted_gaussians(d, sigma), abs=4e-3)
     # f(x) = -x_1 is 1-Lipschitz and optimal for a translation: E_p f - E_q f = d = W1
     f = Linear2d([-1.0, 0.0])
     for name in ("wgan", "wgan-gp"):
@@ -181,3 +161,96 @@ def test_mnist_evaluator_scores_digits_against_its_reference_features():
     scores = evaluate(run)  # n fresh digits of G, the same ones every call
     fake = m.generate(G, 50, 8, seed=0)
     assert scores == evaluate(run) and scores["frechet"] == pytest.approx(evaluate.score(fake)["frechet"])
+
+
+# ---------------------------------------------------------------- a clipped critic reads at most K W1
+def test_lipschitz_bound_is_the_product_of_spectral_norms_and_bounds_every_slope():
+    torch.manual_seed(0)
+    lin = nn.Linear(2, 1)
+    assert V.lipschitz_bound(lin) == pytest.approx(lin.weight.norm().item(), rel=1e-6)  # a linear critic: ||w||
+    cfg = _ring_cfg()
+    _, D = gl.models.build(cfg)
+    norms = [torch.linalg.matrix_norm(m.weight.double(), ord=2).item() for m in D.modules() if isinstance(m, nn.Linear)]
+    K = V.lipschitz_bound(D)
+    assert K == pytest.approx(math.prod(norms), rel=1e-9)
+    x, x2 = torch.randn(2000, 2), torch.randn(2000, 2)
+    with torch.no_grad():
+        slopes = (D(x) - D(x2)).abs() / (x - x2).norm(dim=1)
+    assert slopes.max().item() <= K                  # a bound, and (as usual) a loose one
+    leaky = nn.Sequential(nn.Linear(3, 4), nn.LeakyReLU(1.5), nn.Linear(4, 1))
+    assert V.lipschitz_bound(leaky) == pytest.approx(1.5 * math.prod(
+        torch.linalg.matrix_norm(m.weight.double(), ord=2).item() for m in (leaky[0], leaky[2])), rel=1e-9)
+    with pytest.raises(ValueError, match="BatchNorm1d"):
+        V.lipschitz_bound(nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4), nn.Linear(4, 1)))
+    with pytest.raises(ValueError, match="packed"):
+        V.lipschitz_bound(gl.models.PointDiscriminator(pack=2))
+
+
+def test_the_clipped_critics_gap_never_exceeds_k_times_the_exact_w1():
+    """Kantorovich-Rubinstein on the tracker's own samples: gap <= K W1 exactly, K from lipschitz_bound."""
+    cfg = V.config_for(_ring_cfg(max_steps=6), "wgan", 512).replace(snapshot_every=2)
+    data = toy2d.data("ring", 512)
+    tracker = V.W1Tracker(data, n=64)
+    run = gl.fit(*gl.models.build(cfg), data, cfg, progress=False, snapshot=gl.train.blank_frame,
+                 callbacks={"on_snapshot": tracker})
+    assert len(tracker.lipschitz) == len(tracker.steps) == 3
+    assert max(tracker.lipschitz) < 1   # every weight in [-0.01, 0.01]: K is far below 1
+    for gap, K, w1 in zip(tracker.gap, tracker.lipschitz, tracker.w1):
+        assert gap <= K * w1 + 1e-9
+    assert V.lipschitz_bound(run.D) == pytest.approx(tracker.lipschitz[-1])
+
+
+def test_shift_experiment_records_each_critics_bound():
+    cfg = gl.preset("variants-shift", size="quick")
+    out = V.shift_experiment(cfg, [0.0, 1.0], losses=("wgan",), n_test=256)
+    assert len(out["lipschitz"]["wgan"]) == 2 and all(0 < k < 1 for k in out["lipschitz"]["wgan"])
+
+
+# ---------------------------------------------------------------- the chapter's targets
+class _R:
+    def __init__(self, **m):
+        self.metrics = m
+
+
+def test_checks_assert_only_the_targets_set_at_this_size():
+    assert gl.preset("variants-ring", size="quick").chapter.min_modes is None
+    ring = gl.preset("variants-ring", size="book").chapter
+    results = {"a": _R(modes=7, hq=0.2), "b": _R(modes=3, hq=0.5)}
+    assert "best modes covered 7 >= 6" in V.check_ring(results, ring)
+    assert "nothing checked" in V.check_ring(results, gl.preset("variants-ring", size="quick").chapter)
+    with pytest.raises(AssertionError, match=r"no loss covered 6 modes \(best: 5\)"):
+        V.check_ring({"a": _R(modes=5, hq=0.9)}, ring)
+    shift = gl.preset("variants-shift", size="book").chapter
+    readings = {"shifts": [0.0, 1.0, 2.0], "w1": [0.0, 1.0, 2.0], "non-saturating": [0.0, 0.69, 0.693],
+                "wgan-gp": [0.01, 1.1, 2.2]}
+    assert "WGAN-GP reads d within 10%" in V.check_shift(readings, shift)
+    with pytest.raises(AssertionError, match="WGAN-GP critic's gap is 50% away from d"):
+        V.check_shift({**readings, "wgan-gp": [0.0, 1.5, 2.0]}, shift)
+    with pytest.raises(AssertionError, match="cross-entropy D's reading is 0.193 away from ln 2"):
+        V.check_shift({**readings, "non-saturating": [0.0, 0.5, 0.69]}, shift)
+    mnist = gl.preset("variants-mnist", size="book").chapter
+    assert mnist.losses == ("non-saturating", "lsgan", "wgan") and gl.preset("variants-mnist", size="quick").chapter.losses is None
+    assert "best Frechet distance 40.0 < 60.0" in V.check_mnist({"a": _R(mnist_score=2.5, frechet=40.0)}, mnist)
+    with pytest.raises(AssertionError, match="best MNIST score 1.50 is not above 2.0"):
+        V.check_mnist({"a": _R(mnist_score=1.5, frechet=40.0)}, mnist)
+
+
+# ---------------------------------------------------------------- source 003 on CIFAR-10
+def test_cifar10_preset_builds_colour_nets_and_trains_on_cifar_shaped_data():
+    for size in ("quick", "book", "full"):
+        cfg = gl.preset("cifar10-dcgan", size=size)
+        assert (cfg.nc, cfg.image_size, cfg.arch, cfg.k) == (3, 32, "dcgan", 1)
+        G, D = gl.models.build(cfg)
+        x = G(torch.randn(2, cfg.nz))
+        assert x.shape == (2, 3, 32, 32) and D(x).shape == (2,)
+    full = gl.preset("cifar10-dcgan", size="full")
+    assert (full.ngf, full.ndf, full.batch_size, full.lr, full.beta1) == (64, 64, 128, 2e-4, 0.5)
+    mlp = gl.preset("cifar10-dcgan", size="full", arch="mlp", ngf=256, ndf=256)  # source 003's MLP GAN
+    G, D = gl.models.build(mlp)
+    assert G(torch.randn(2, 100)).shape == (2, 3, 32, 32) and L.check_critic(D, "wgan-gp")
+    cfg = gl.preset("cifar10-dcgan", size="quick", n_train=64, max_steps=2)
+    g = torch.Generator().manual_seed(0)
+    fake_cifar = gl.data.ImageData(torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8, generator=g),
+                                   torch.randint(0, 10, (64,), generator=g))
+    run = gl.fit(*gl.models.build(cfg), fake_cifar, cfg, progress=False)
+    assert run.step == 2 and run.history.snapshots[-1].shape[-1] == 3

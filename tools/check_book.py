@@ -7,6 +7,7 @@ loads the page, waits for MathJax and the progress players, and reports:
 * local requests that failed, and script errors (the theme's two known harmless messages aside);
 * how many progress players started, and the page's size on disk with its images.
 
+Chromium is the system's (Debian: ``apt-get install -y chromium``), driven by Playwright (tools/browser.py).
 With ``--screenshots DIR`` it also saves the top of every page, and each player, as PNGs to look at.
 Exits 1 if any page requested something from elsewhere, failed a request or threw. Usage:
 
@@ -15,48 +16,38 @@ Exits 1 if any page requested something from elsewhere, failed a request or thre
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import json
-import shutil
 import sys
-import tempfile
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chromium import Chromium, QuietHandler, script_errors  # noqa: E402
+from browser import VIEWPORT, Recorder, chromium_binary, launch, serve, wait_for  # noqa: E402
 
 SKIP = ("genindex.html", "search.html")
 
 
-def check_page(chrome: Chromium, origin: str, rel: str, log: list, shots: Path | None) -> dict:
+def check_page(page, rec: Recorder, origin: str, rel: str, log: list, shots: Path | None) -> dict:
     """Load one page and return what it requested, what failed and how many players ran."""
-    del chrome.events[:]
+    rec.clear()
     del log[:]
-    chrome.send("Page.navigate", url=f"{origin}/{rel}")
-    chrome.wait_for("document.readyState === 'complete'", timeout=60, what=f"{rel} to load")
-    n_players = chrome.js("document.querySelectorAll('.glp').length")
+    page.goto(f"{origin}/{rel}", wait_until="commit", timeout=60_000)
+    wait_for(page, "document.readyState === 'complete'", timeout=60, what=f"{rel} to load")
+    n_players = page.evaluate("document.querySelectorAll('.glp').length")
     if n_players:
-        chrome.wait_for(f"document.querySelectorAll('.glp[data-ready]').length === {n_players}", timeout=30,
-                        what=f"the {n_players} players of {rel} to start")
-    if chrome.js("document.querySelectorAll('.math, .MathJax, mjx-container').length"):
-        chrome.wait_for("!!document.querySelector('mjx-container')", timeout=30, what=f"MathJax on {rel}")
-    time.sleep(1.0)  # late requests (fonts, images below the fold)
-    urls = [e["params"]["request"]["url"] for e in chrome.events if e.get("method") == "Network.requestWillBeSent"]
-    outside = [u for u in urls if not (u.startswith(origin + "/") or u.startswith(("data:", "blob:")))]
+        wait_for(page, f"document.querySelectorAll('.glp[data-ready]').length === {n_players}", timeout=30,
+                 what=f"the {n_players} players of {rel} to start")
+    if page.evaluate("document.querySelectorAll('.math, .MathJax, mjx-container').length"):
+        wait_for(page, "!!document.querySelector('mjx-container')", timeout=30, what=f"MathJax on {rel}")
+    page.wait_for_timeout(1000)  # late requests (fonts, images below the fold)
     failed = [(p, c) for p, c in log if c not in (200, 304) and not p.endswith("favicon.ico")]  # 304: cached
     if shots is not None:
         stem = rel.replace("/", "__").removesuffix(".html")
-        chrome.screenshot({"x": 0, "y": 0, "width": 1280, "height": 1000}, shots / f"{stem}.png")
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=shots / f"{stem}.png")
         for i in range(n_players):
-            box = chrome.js(f"""(() => {{ const e = document.querySelectorAll('.glp')[{i}];
-                e.scrollIntoView({{block: 'start'}}); const r = e.getBoundingClientRect();
-                return {{x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height}}; }})()""")
-            chrome.screenshot(box, shots / f"{stem}__player{i + 1}.png")
-    return {"page": rel, "requests": len(urls), "outside": outside, "failed": failed,
-            "errors": script_errors(chrome.events), "players": n_players}
+            page.locator(".glp").nth(i).screenshot(path=shots / f"{stem}__player{i + 1}.png")
+    return {"page": rel, "requests": len(rec.requests), "outside": rec.outside(origin), "failed": failed,
+            "errors": rec.errors(), "players": n_players}
 
 
 def main(argv=None) -> int:
@@ -70,23 +61,20 @@ def main(argv=None) -> int:
                                  if p.name not in SKIP and "_static" not in p.parts)
     if args.screenshots:
         args.screenshots.mkdir(parents=True, exist_ok=True)
-    binary = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
-                  None)
+    binary = chromium_binary()
     if binary is None:
-        sys.exit("Chromium is not installed: `apt-get install -y chromium` (Debian).")
+        sys.exit("Chromium is not installed: `apt-get install -y chromium` (Debian), or point GANLIB_CHROMIUM "
+                 "at a Chrome/Chromium binary.")
+    from playwright.sync_api import sync_playwright
 
-    log: list = []
-    handler = type("Handler", (QuietHandler,), {"log": log})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    origin = f"http://127.0.0.1:{server.server_address[1]}"
     bad, outside = 0, 0
-    with tempfile.TemporaryDirectory(prefix="ganlib-chromium-") as profile:
-        chrome = Chromium(binary, profile)
+    with serve(folder) as (origin, log), sync_playwright() as pw:
+        browser = launch(pw, binary)
         try:
-            chrome.open_page()
+            page = browser.new_page(viewport=VIEWPORT)
+            rec = Recorder(page)
             for rel in pages:
-                r = check_page(chrome, origin, rel, log, args.screenshots)
+                r = check_page(page, rec, origin, rel, log, args.screenshots)
                 size = (folder / rel).stat().st_size / 1e6
                 verdict = "ok" if not (r["outside"] or r["failed"] or r["errors"]) else "PROBLEM"
                 bad += verdict != "ok"
@@ -97,8 +85,7 @@ def main(argv=None) -> int:
                     for item in r[key]:
                         print(f"        {key}: {json.dumps(item)[:300]}")
         finally:
-            chrome.close()
-            server.shutdown()
+            browser.close()
     print(f"\n{len(pages)} pages, {bad} with problems; {outside} requests outside the served folder in all.")
     return 1 if bad else 0
 
