@@ -29,12 +29,14 @@ def training_data(cfg):
         return data.mnist(cfg.image_size, n=cfg.n_train)
     if cfg.name == "dcgan-faces":
         return faces.load(cfg)
+    if cfg.name.startswith("cifar10"):
+        return data.cifar10(cfg.image_size, n=cfg.n_train)
     if cfg.name == "toy1d":
         return toy1d.dataset(toy1d.p_data(cfg), cfg.n_train, seed=cfg.seed)
     if cfg.name in TOYS_2D:
         return toy2d.dataset(cfg)
     raise SystemExit(f"Preset {cfg.name!r} is not trained by fit from the command line (it is an experiment of "
-                     f"its chapter); use one of {', '.join(MNIST + ('dcgan-faces', 'toy1d') + TOYS_2D)}.")
+                     f"its chapter); use one of {', '.join(MNIST + ('dcgan-faces', 'cifar10-dcgan', 'toy1d') + TOYS_2D)}.")
 
 
 def parse_override(text: str) -> tuple[str, object]:
@@ -57,7 +59,10 @@ def main(argv=None) -> int:
     ap.add_argument("--sync-bn", action="store_true", help="under torchrun: BatchNorm over the global batch")
     ap.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="default: fp32 on a CPU, bf16/fp16 on a GPU")
     args = ap.parse_args(argv)
-    cfg = presets.preset(args.preset, args.size, **dict(parse_override(s) for s in args.set))
+    try:
+        cfg = presets.preset(args.preset, args.size, **dict(parse_override(s) for s in args.set))
+    except (KeyError, TypeError, ValueError) as err:  # an unknown preset or field, an impossible value
+        raise SystemExit(f"python -m ganlib: {err.args[0] if err.args else err}") from None
     path = args.checkpoint or checkpoint.run_path(cfg)
     from .models import build
 

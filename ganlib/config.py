@@ -87,8 +87,8 @@ class Conditional:
     """Chapter 6: how the conditional GAN is measured."""
 
     n_per_class: int = 500        # generated digits per class for the class accuracy and per-class Frechet
-    # The chapter's targets, checked by ganlib.conditional.check_targets; None: not checked at this size (the
-    # quick size only proves that the code runs, so its targets are None).
+    # The chapter's targets, checked by ganlib.conditional.check_class_accuracy; None: not checked at this
+    # size (the quick size only proves that the code runs, so its targets are None).
     min_accuracy: float | None = None        # the overall class accuracy the trained G must reach
     min_class_accuracy: float | None = None  # ... and the worst single class
 
@@ -103,7 +103,7 @@ class Toy2D:
     sigma: float = 0.1            # "what the critic's number means": std of the blob that is moved
     # Chapter 7's targets, checked by ganlib.variants.check_ring / check_shift; None: not checked at this size.
     min_modes: int | None = None          # the ring: the best loss covers at least this many modes
-    min_hq: float | None = None           # the ring: the best loss's high-quality share is above this
+    min_hq: float | None = None           # the ring: the best loss's high-quality share is at least this
     saturation_tol: float | None = None   # the shift: a cross-entropy D reads ln 2 within this once d >= 0.7
     w1_rel_tol: float | None = None       # the shift: the WGAN-GP critic reads d within this share of d there
 
@@ -115,11 +115,23 @@ class Variants:
     n_eval: int = 1000            # generated digits per run for the MNIST score and Frechet distance
     losses: tuple | None = None   # the losses trained on MNIST (None: all six of ganlib.variants.NAMES)
     # Targets, checked by ganlib.variants.check_mnist; None: not checked at this size.
-    min_best_score: float | None = None     # the best loss's MNIST score is above this
+    min_best_score: float | None = None     # the best loss's MNIST score is at least this
     max_best_frechet: float | None = None   # the best loss's Frechet distance is below this
 
 
-CHAPTER_SETTINGS = {cls.__name__: cls for cls in (Toy1D, Faces, Conditional, Toy2D, Variants)}
+@dataclass(frozen=True)
+class Digits:
+    """Chapter 5: what the improved DCGAN on MNIST (preset dcgan-mnist-plus) must reach on 1,000 samples.
+
+    Checked by ganlib.metrics.check_targets; None: not checked at this size.
+    """
+
+    min_score: float | None = None        # its MNIST score is at least this
+    max_frechet: float | None = None      # its Frechet distance to the training digits is at most this
+    min_class_share: float | None = None  # every digit is at least this share of its samples
+
+
+CHAPTER_SETTINGS = {cls.__name__: cls for cls in (Toy1D, Faces, Conditional, Toy2D, Variants, Digits)}
 
 
 # ---------------------------------------------------------------- the run's configuration

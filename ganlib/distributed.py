@@ -10,7 +10,8 @@ What each process does (rank r of W):
 * DDP averages G's and D's gradients over the ranks in every backward pass, so the weights stay equal;
   BatchNorm still normalises each rank's share with its own statistics (``sync_bn=True``: SyncBatchNorm
   normalises with the global batch's statistics, at the cost of one more exchange per BatchNorm layer);
-* rank 0 alone takes snapshots, prints, runs callbacks and writes checkpoints; every rank can resume from it.
+* rank 0 alone takes snapshots, prints and writes checkpoints; every rank can resume from it. Callbacks run
+  on every rank (a learning-rate schedule must change every rank's optimiser alike).
 
 Floor 1 (imports nothing from ganlib). Taught in: "Appendix: more than one GPU".
 """
@@ -51,12 +52,19 @@ def setup(device: torch.device | None = None) -> tuple[int, int, torch.device | 
 
 def wrap(net: nn.Module, device: torch.device, sync_bn: bool = False) -> nn.Module:
     """``net`` inside DistributedDataParallel (with SyncBatchNorm layers if ``sync_bn``)."""
+    import inspect
+
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     if sync_bn:
+        if device.type != "cuda":
+            raise ValueError("sync_bn: SyncBatchNorm runs on GPUs only; train without --sync-bn on the CPU.")
         net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
     ids = [device.index] if device.type == "cuda" else None
-    return DDP(net, device_ids=ids, broadcast_buffers=True)
+    # BatchNorm buffers go from rank 0 to every rank before each forward (newer PyTorch renamed the option)
+    sync = ({"forward_sync_buffers": True} if "forward_sync_buffers" in inspect.signature(DDP.__init__).parameters
+            else {"broadcast_buffers": True})
+    return DDP(net, device_ids=ids, **sync)
 
 
 def unwrap(net: nn.Module) -> nn.Module:

@@ -620,9 +620,10 @@ def layer_sides(net: torch.nn.Module, x: torch.Tensor) -> list[tuple[str, torch.
     return seen
 
 
-def show_maps(items, size: float = 3.2, annotate: bool = True, cmap: str = "viridis"):
+def show_maps(items, size: float = 3.8, annotate: bool = True, cmap: str = "viridis"):
     """Small 2-D maps side by side, each with its title and colour bar: ``items`` is ``[(title, map (H, W)),
-    ...]``; with ``annotate`` (and maps of at most 12x12) every cell shows its value."""
+    ...]``; with ``annotate``, a map of whole numbers (such as overlap counts) of at most 12x12 shows each
+    cell's value (maps of other numbers are read from the colours)."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(items), figsize=(size * len(items), size), squeeze=False)
@@ -630,10 +631,10 @@ def show_maps(items, size: float = 3.2, annotate: bool = True, cmap: str = "viri
         m = np.asarray(torch.as_tensor(m, dtype=torch.float64).squeeze())
         im = ax.imshow(m, cmap=cmap, interpolation="nearest")
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-        if annotate and max(m.shape) <= 12:
+        if annotate and max(m.shape) <= 12 and np.allclose(m, np.round(m)):
             mid = (m.max() + m.min()) / 2
             for (i, j), v in np.ndenumerate(m):
-                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7,
+                ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=8,
                         color="black" if v > mid else "white")
         ax.set_title(title, fontsize=10)
         ax.set_xticks([]), ax.set_yticks([])

@@ -411,3 +411,34 @@ def nearest(images: torch.Tensor, pool: torch.Tensor, exclude_self: bool = False
         d[(d < 1e-12) | (sq_dist(images.flip(-1)) < 1e-12)] = float("inf")
     dist, index = d.min(dim=1)
     return index, dist.float()
+
+
+# ---------------------------------------------------------------- targets
+def check_targets(measured: dict, targets: dict) -> list[dict]:
+    """Check measured figures against targets; return one row per target, for ``gl.viz.table``.
+
+    ``measured``: ``{name: number}``; ``targets``: ``{name: (">=" or "<=", bound)}``, where a ``bound`` of None
+    means "not checked at this size" (a quick run only proves that the code runs). Raises AssertionError
+    naming every missed target with its measured value. Rows: ``figure``, ``measured``, ``target``, ``met``
+    ("yes", or "not checked at this size").
+
+    Taught in: "DCGAN on MNIST" (the improved recipe's targets).
+    """
+    rows, missed = [], []
+    for name, (relation, bound) in targets.items():
+        if relation not in (">=", "<="):
+            raise ValueError(f"check_targets: the target of {name!r} is {relation!r} {bound}; use '>=' or '<='.")
+        if name not in measured:
+            raise KeyError(f"check_targets: no measured value for the target {name!r}; measured: {sorted(measured)}.")
+        value = float(measured[name])
+        if bound is None:
+            rows.append({"figure": name, "measured": value, "target": "none at this size",
+                         "met": "not checked at this size"})
+            continue
+        met = value >= bound if relation == ">=" else value <= bound
+        rows.append({"figure": name, "measured": value, "target": f"{relation} {bound:g}", "met": "yes" if met else "NO"})
+        if not met:
+            missed.append(f"{name} = {value:.4g}, the target is {relation} {bound:g}")
+    if missed:
+        raise AssertionError("Targets missed: " + "; ".join(missed))
+    return rows

@@ -134,7 +134,7 @@ PRESETS: dict[str, dict] = {
     # cross-entropy, LSGAN and hinge runs; WGAN and WGAN-GP use their papers' optimisers (Loss.settings).
     "variants-ring": {
         "base": dict(arch="toy2d", nz=16, ngf=128, ndf=128, batch_size=256, lr=1e-3, beta1=0.5, seed=999,
-                     g_depth=2, d_depth=2, chapter=config.Toy2D(kind="ring", std=0.02)),
+                     g_depth=2, d_depth=2, num_epochs=1000, chapter=config.Toy2D(kind="ring", std=0.02)),
         "quick": dict(ngf=32, ndf=32, batch_size=64, n_train=2000, max_steps=20, n_fixed=128, snapshot_every=10,
                       log_every=1000),
         "book": dict(n_train=20000, max_steps=2000, n_fixed=512, snapshot_every=100, log_every=500,
@@ -146,7 +146,7 @@ PRESETS: dict[str, dict] = {
     # gradient penalty needs). lr 1e-3 (not 2e-4): within 1000 G updates the MLP GAN at 2e-4 had not left
     # the blob stage.
     "variants-mnist": {
-        "base": dict(arch="mlp", nc=1, image_size=28, nz=100, lr=1e-3, beta1=0.5, seed=999,
+        "base": dict(arch="mlp", nc=1, image_size=28, nz=100, lr=1e-3, beta1=0.5, seed=999, num_epochs=1000,
                      chapter=config.Variants()),
         "quick": dict(ngf=16, ndf=16, batch_size=32, max_steps=8, n_fixed=16, snapshot_every=4, log_every=1000,
                       chapter=dict(n_eval=200)),
@@ -160,7 +160,7 @@ PRESETS: dict[str, dict] = {
     # Chapter 7, "what the critic's number means": a critic alone between a blob N(0, sigma^2 I) and the blob
     # moved by d. max_steps = critic steps (G never changes).
     "variants-shift": {
-        "base": dict(arch="toy2d", nz=2, ndf=64, batch_size=256, lr=1e-3, seed=0, d_depth=2,
+        "base": dict(arch="toy2d", nz=2, ndf=64, batch_size=256, lr=1e-3, seed=0, d_depth=2, num_epochs=1000,
                      chapter=config.Toy2D(sigma=0.1)),
         "quick": dict(ndf=16, batch_size=64, n_train=1024, max_steps=10),
         "book": dict(n_train=4096, max_steps=400, chapter=dict(saturation_tol=0.05, w1_rel_tol=0.25)),

@@ -19,6 +19,7 @@ Floor 5 (a chapter helper). Taught in: "Generative models" (the learned inverse 
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -303,8 +304,6 @@ def detach_experiment(G: nn.Module, D: nn.Module, loss: Loss, real: torch.Tensor
 
     Taught in: "Training, on a toy you can see" (chapter 3: detach saves compute; zero_grad keeps G clean).
     """
-    import copy
-
     G, D = copy.deepcopy(G), copy.deepcopy(D)
     opt_g, opt_d = torch.optim.SGD(G.parameters(), lr=lr), torch.optim.SGD(D.parameters(), lr=lr)
     opt_g.zero_grad(set_to_none=True)

@@ -204,7 +204,8 @@ class GANStep:
         d_stats = [self.d_step(run, real, y) for real, y in batches]
         # (2) Update G once: make D call the fakes real (non-saturating: maximise log D(G(z)))
         g_stats = self.g_step(run)
-        return {"loss_d": sum(s["loss_d"].double() for s in d_stats) / len(d_stats), "d_x": d_stats[-1]["d_x"],
+        loss_d = sum(torch.as_tensor(s["loss_d"], dtype=torch.float64) for s in d_stats) / len(d_stats)
+        return {"loss_d": loss_d, "d_x": d_stats[-1]["d_x"],
                 "d_g_z1": d_stats[-1]["d_g_z1"], **g_stats}
 
     def d_step(self, run: Run, real: torch.Tensor, y: torch.Tensor | None,
@@ -256,7 +257,8 @@ class GANStep:
             fake_out = D(self.view(run, fake), y_fake)
             adversarial = run.loss.g(fake_out)
             loss_g = self.g_loss(run, z, fake, adversarial)
-        backward_and_step(run, loss_g, run.opt_g)
+        trainable = [p for p in run.G.parameters() if p.requires_grad]
+        backward_and_step(run, loss_g, run.opt_g, inputs=trainable or None)
         return {"loss_g": adversarial.detach(), "d_g_z2": run.loss.stat(fake_out.detach())}
 
     def g_loss(self, run: Run, z, fake, adversarial: torch.Tensor) -> torch.Tensor:
@@ -266,8 +268,9 @@ class GANStep:
         return adversarial
 
     def g_opponent(self, run: Run, batch_size: int) -> Callable:
-        """The D that G's update is measured against: today's D."""
-        return run.D
+        """The D that G's update is measured against: today's D (the plain module: G's step needs no gradient
+        for D's weights, so none is computed, nor exchanged between processes under torchrun)."""
+        return dist.unwrap(run.D)
 
     def view(self, run: Run, x: torch.Tensor) -> torch.Tensor:
         """What D is shown of the images ``x (B, C, H, W)``, real or fake, in D's and in G's step: ``x`` itself,
@@ -282,13 +285,14 @@ def autocast(run: Run):
     return torch.autocast(run.device.type, dtype=torch.bfloat16 if run.precision == "bf16" else torch.float16)
 
 
-def backward_and_step(run: Run, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
-    """``loss.backward(); opt.step()``, through the GradScaler when training in fp16."""
+def backward_and_step(run: Run, loss: torch.Tensor, opt: torch.optim.Optimizer, inputs: list | None = None) -> None:
+    """``loss.backward(); opt.step()``, through the GradScaler when training in fp16; ``inputs``: the only
+    tensors that get gradients (G's step: G's weights, not D's)."""
     if run.scaler is None:
-        loss.backward()
+        loss.backward(inputs=inputs)
         opt.step()
     else:
-        run.scaler.scale(loss).backward()
+        run.scaler.scale(loss).backward(inputs=inputs)
         run.scaler.step(opt)
         run.scaler.update()
 
@@ -675,7 +679,7 @@ def raise_interrupted(book: Bookkeeper, consistent: bool):
         kept = (f"; the checkpoint {path} keeps G update {book.saved_step}" if book.saved_step is not None
                 else "; nothing was saved") + " (the interrupted step was not finished, so it was not saved)"
     print(f"Interrupted after {run.step} G updates{kept}.")
-    raise KeyboardInterrupt(f"training interrupted after {run.step} G updates{kept}")
+    raise KeyboardInterrupt(f"training interrupted after {run.step} G updates{kept}") from None
 
 
 fit.__doc__ = fit.__doc__ % ", ".join(EVENTS)

@@ -312,64 +312,47 @@ def lipschitz_bound(D: nn.Module) -> float:
 
 
 # ---------------------------------------------------------------- the chapter's targets
-def check_ring(results: dict[str, Result], settings) -> str:
-    """Assert the ring's targets (``settings`` = ``cfg.chapter``, a :class:`ganlib.config.Toy2D`): the best
-    loss covers at least ``min_modes`` modes and has a high-quality share above ``min_hq``. A target that is
-    None is not checked at this size. Returns one line saying what was checked.
+def check_ring(results: dict[str, Result], settings) -> list[dict]:
+    """The ring's targets (``settings`` = ``cfg.chapter``, a :class:`ganlib.config.Toy2D`), checked with
+    :func:`ganlib.metrics.check_targets`: the best loss covers at least ``min_modes`` modes and reaches a
+    high-quality share of at least ``min_hq``. None: not checked at this size. Returns the rows for
+    ``gl.viz.table``; raises AssertionError naming every missed target.
 
     Taught in: "Variants" (chapter 7, the losses on the ring).
     """
-    modes = max(r.metrics["modes"] for r in results.values())
-    hq = max(r.metrics["hq"] for r in results.values())
-    checked = []
-    if settings.min_modes is not None:
-        assert modes >= settings.min_modes, f"no loss covered {settings.min_modes} modes (best: {modes})"
-        checked.append(f"best modes covered {modes} >= {settings.min_modes}")
-    if settings.min_hq is not None:
-        assert hq > settings.min_hq, f"no loss's high-quality share is above {settings.min_hq} (best: {hq:.3f})"
-        checked.append(f"best high-quality share {hq:.3f} > {settings.min_hq}")
-    return "targets met: " + "; ".join(checked) if checked else "no targets at this size (nothing checked)"
+    measured = {"most modes covered": max(r.metrics["modes"] for r in results.values()),
+                "largest high-quality share": max(r.metrics["hq"] for r in results.values())}
+    return metrics.check_targets(measured, {"most modes covered": (">=", settings.min_modes),
+                                            "largest high-quality share": (">=", settings.min_hq)})
 
 
-def check_shift(readings: dict, settings, far: float = 0.7) -> str:
-    """Assert the shift experiment's targets (``settings`` = ``cfg.chapter``, a :class:`ganlib.config.Toy2D`)
-    at every shift ``d >= far`` (the blobs no longer overlap): the cross-entropy D reads ln 2 within
-    ``saturation_tol``, and the WGAN-GP critic reads d within ``w1_rel_tol * d``. None: not checked at this
-    size. ``readings`` from :func:`shift_experiment`. Returns one line saying what was checked.
+def check_shift(readings: dict, settings, far: float = 0.7) -> list[dict]:
+    """The shift experiment's targets (``settings`` = ``cfg.chapter``, a :class:`ganlib.config.Toy2D`), at
+    every shift ``d >= far`` (the blobs no longer overlap), checked with :func:`ganlib.metrics.check_targets`:
+    the cross-entropy D reads ln 2 within ``saturation_tol``, and the WGAN-GP critic reads d within
+    ``w1_rel_tol * d``. None: not checked at this size. ``readings`` from :func:`shift_experiment`. Returns the
+    rows for ``gl.viz.table``; raises AssertionError naming every missed target.
 
     Taught in: "Variants" (chapter 7, what the critic's number means).
     """
     idx = [i for i, d in enumerate(readings["shifts"]) if d >= far]
-    checked = []
-    if settings.saturation_tol is not None:
-        worst = max(abs(readings["non-saturating"][i] - math.log(2)) for i in idx)
-        assert worst < settings.saturation_tol, (
-            f"the cross-entropy D's reading is {worst:.3f} away from ln 2 at some d >= {far}; the target is "
-            f"{settings.saturation_tol}")
-        checked.append(f"D reads ln 2 within {worst:.3f} < {settings.saturation_tol} for d >= {far}")
-    if settings.w1_rel_tol is not None:
-        worst = max(abs(readings["wgan-gp"][i] - readings["w1"][i]) / readings["w1"][i] for i in idx)
-        assert worst < settings.w1_rel_tol, (
-            f"the WGAN-GP critic's gap is {worst:.0%} away from d at some d >= {far}; the target is "
-            f"{settings.w1_rel_tol:.0%}")
-        checked.append(f"WGAN-GP reads d within {worst:.0%} < {settings.w1_rel_tol:.0%} for d >= {far}")
-    return "targets met: " + "; ".join(checked) if checked else "no targets at this size (nothing checked)"
+    saturation = f"D's reading minus ln 2, largest |.| for d >= {far}"
+    relative = f"WGAN-GP's gap minus d, largest |.| / d for d >= {far}"
+    measured = {saturation: max(abs(readings["non-saturating"][i] - math.log(2)) for i in idx),
+                relative: max(abs(readings["wgan-gp"][i] - readings["w1"][i]) / readings["w1"][i] for i in idx)}
+    return metrics.check_targets(measured, {saturation: ("<=", settings.saturation_tol),
+                                            relative: ("<=", settings.w1_rel_tol)})
 
 
-def check_mnist(results: dict[str, Result], settings) -> str:
-    """Assert the MNIST comparison's targets (``settings`` = ``cfg.chapter``, a :class:`ganlib.config.Variants`):
-    the best MNIST score is above ``min_best_score`` and the best Frechet distance below ``max_best_frechet``.
-    None: not checked at this size. Returns one line saying what was checked.
+def check_mnist(results: dict[str, Result], settings) -> list[dict]:
+    """The MNIST comparison's targets (``settings`` = ``cfg.chapter``, a :class:`ganlib.config.Variants`),
+    checked with :func:`ganlib.metrics.check_targets`: the best MNIST score is at least ``min_best_score`` and
+    the best Frechet distance at most ``max_best_frechet``. None: not checked at this size. Returns the rows
+    for ``gl.viz.table``; raises AssertionError naming every missed target.
 
     Taught in: "Variants" (chapter 7, the losses on MNIST).
     """
-    score = max(r.metrics["mnist_score"] for r in results.values())
-    fd = min(r.metrics["frechet"] for r in results.values())
-    checked = []
-    if settings.min_best_score is not None:
-        assert score > settings.min_best_score, f"the best MNIST score {score:.2f} is not above {settings.min_best_score}"
-        checked.append(f"best MNIST score {score:.2f} > {settings.min_best_score}")
-    if settings.max_best_frechet is not None:
-        assert fd < settings.max_best_frechet, f"the best Frechet distance {fd:.1f} is not below {settings.max_best_frechet}"
-        checked.append(f"best Frechet distance {fd:.1f} < {settings.max_best_frechet}")
-    return "targets met: " + "; ".join(checked) if checked else "no targets at this size (nothing checked)"
+    measured = {"best MNIST score": max(r.metrics["mnist_score"] for r in results.values()),
+                "best Frechet distance": min(r.metrics["frechet"] for r in results.values())}
+    return metrics.check_targets(measured, {"best MNIST score": (">=", settings.min_best_score),
+                                            "best Frechet distance": ("<=", settings.max_best_frechet)})

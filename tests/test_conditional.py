@@ -185,21 +185,21 @@ def test_the_book_preset_switches_both_additions_on():
 
 
 # ---------------------------------------------------------------- the chapter's targets
-def test_check_targets_asserts_only_the_targets_set_at_this_size():
+def test_check_class_accuracy_asserts_only_the_targets_set_at_this_size():
     assert gl.preset("cgan-mnist", size="quick").chapter.min_accuracy is None        # quick: code path only
     book = gl.preset("cgan-mnist", size="book").chapter
     assert (book.min_accuracy, book.min_class_accuracy) == (0.95, 0.85)
     good = Mx.accuracy_from_confusion(torch.diag(torch.full((10,), 100)) + torch.eye(10, dtype=torch.long).roll(1, 0))
-    assert "overall" in C.check_targets(good, book) and "worst class" in C.check_targets(good, book)
-    assert "nothing checked" in C.check_targets(good, gl.config.Conditional())
+    assert [r["met"] for r in C.check_class_accuracy(good, book)] == ["yes", "yes"]
+    assert {r["met"] for r in C.check_class_accuracy(good, gl.config.Conditional())} == {"not checked at this size"}
     confusion = torch.diag(torch.full((10,), 100))
     confusion[3, 3], confusion[3, 5] = 80, 20                # class 3 read right 0.8 of the time, overall 0.98
     weak = Mx.accuracy_from_confusion(confusion)
-    with pytest.raises(AssertionError, match=r"class 3 is read as asked only 0\.800 .* target for every class is 0\.85"):
-        C.check_targets(weak, book)
-    C.check_targets(weak, gl.config.Conditional(min_accuracy=0.95))  # the overall target alone is met
-    with pytest.raises(AssertionError, match=r"class accuracy 0\.980 is below the target 0\.99"):
-        C.check_targets(weak, gl.config.Conditional(min_accuracy=0.99))
+    with pytest.raises(AssertionError, match=r"worst class \(3\) = 0\.8, the target is >= 0\.85"):
+        C.check_class_accuracy(weak, book)
+    C.check_class_accuracy(weak, gl.config.Conditional(min_accuracy=0.95))  # the overall target alone is met
+    with pytest.raises(AssertionError, match=r"class accuracy = 0\.98, the target is >= 0\.99"):
+        C.check_class_accuracy(weak, gl.config.Conditional(min_accuracy=0.99))
 
 
 # ---------------------------------------------------------------- the matching-aware D moves the optimum

@@ -47,7 +47,8 @@ def test_train_writes_checkpoint_and_player_then_resumes(tmp_path):
     html = page.read_text()
     assert html.lstrip().lower().startswith("<!doctype html") and "dcgan-mnist (quick)" in html
 
-    out = cli(tmp_path, "--set", "max_steps=3")  # the same run, one G update more: it resumes from the file
+    # the same run with a larger budget (2 batches of 32 per epoch: a second epoch) resumes from the file
+    out = cli(tmp_path, "--set", "max_steps=3", "--set", "num_epochs=2")
     assert f"Resuming {path}: 2 G updates done" in out and "Done: 3 G updates" in out
     blob = C.read(path)
     assert blob["step"] == 3 and len(blob["history"]["loss_g"]) == 3
@@ -74,19 +75,18 @@ def tmp_env(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.mark.parametrize("setting, error, message", [
-    ("foo=1", TypeError, r"Unknown Config fields \['foo'\]"),
-    ("lr=-1", ValueError, r"lr=-1 is impossible"),
-    ("batch_size=0", ValueError, r"batch_size=0 is impossible"),
-    ("lr", SystemExit, r"--set 'lr': write field=value"),
+@pytest.mark.parametrize("setting, message", [
+    ("foo=1", r"Unknown Config fields \['foo'\]"),
+    ("lr=-1", r"lr=-1 is impossible"),
+    ("batch_size=0", r"batch_size=0 is impossible"),
+    ("lr", r"--set 'lr': write field=value"),
 ])
-def test_a_bad_setting_fails_with_a_clear_message_before_any_work(tmp_env, setting, error, message):
-    # Raised out of main, each ends `python -m ganlib` with exit status 1 and the message as its last line
-    # (a SystemExit carrying a text prints it and exits with 1).
-    with pytest.raises(error, match=message) as caught:
+def test_a_bad_setting_fails_with_a_clear_message_before_any_work(tmp_env, setting, message):
+    # Each ends `python -m ganlib` with exit status 1 and the message alone, no traceback (a SystemExit
+    # carrying a text prints it and exits with 1).
+    with pytest.raises(SystemExit, match=message) as caught:
         main(["--preset", "dcgan-mnist", "--size", "quick", "--set", setting])
-    if error is SystemExit:
-        assert isinstance(caught.value.code, str)
+    assert isinstance(caught.value.code, str)
     assert not (tmp_env / "runs").exists() and not (tmp_env / "data").exists()
 
 

@@ -283,3 +283,15 @@ def test_critic_gap_of_a_linear_critic():
     assert Mx.critic_gap(lambda x: critic(x.double()).view(-1), real, fake) == pytest.approx(expect, rel=1e-9)
     # a 1-Lipschitz critic's gap is at most W1 (Kantorovich-Rubinstein), here on the same samples
     assert Mx.critic_gap(lambda x: critic(x.double()).view(-1), real, fake) <= Mx.exact_w1(real, fake) + 1e-9
+
+
+def test_check_targets_passes_fails_and_skips_none():
+    measured = {"score": 8.2, "frechet": 1.2, "share": 0.07}
+    rows = Mx.check_targets(measured, {"score": (">=", 8.0), "frechet": ("<=", 1.5), "share": (">=", None)})
+    assert [r["met"] for r in rows] == ["yes", "yes", "not checked at this size"]
+    with pytest.raises(AssertionError, match=r"score = 8\.2, the target is >= 9.*frechet = 1\.2, the target is <= 1"):
+        Mx.check_targets(measured, {"score": (">=", 9.0), "frechet": ("<=", 1.0)})
+    with pytest.raises(KeyError, match="no measured value"):
+        Mx.check_targets(measured, {"fid": ("<=", 1.0)})
+    with pytest.raises(ValueError, match="use '>=' or '<='"):
+        Mx.check_targets(measured, {"score": (">", 1.0)})

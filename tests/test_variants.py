@@ -213,25 +213,28 @@ class _R:
 
 
 def test_checks_assert_only_the_targets_set_at_this_size():
-    assert gl.preset("variants-ring", size="quick").chapter.min_modes is None
+    quick = gl.preset("variants-ring", size="quick").chapter
+    assert quick.min_modes is None
     ring = gl.preset("variants-ring", size="book").chapter
     results = {"a": _R(modes=7, hq=0.2), "b": _R(modes=3, hq=0.5)}
-    assert "best modes covered 7 >= 6" in V.check_ring(results, ring)
-    assert "nothing checked" in V.check_ring(results, gl.preset("variants-ring", size="quick").chapter)
-    with pytest.raises(AssertionError, match=r"no loss covered 6 modes \(best: 5\)"):
+    rows = V.check_ring(results, ring)
+    assert [(r["measured"], r["met"]) for r in rows] == [(7.0, "yes"), (0.5, "yes")]
+    assert {r["met"] for r in V.check_ring(results, quick)} == {"not checked at this size"}
+    with pytest.raises(AssertionError, match=r"most modes covered = 5, the target is >= 6"):
         V.check_ring({"a": _R(modes=5, hq=0.9)}, ring)
     shift = gl.preset("variants-shift", size="book").chapter
     readings = {"shifts": [0.0, 1.0, 2.0], "w1": [0.0, 1.0, 2.0], "non-saturating": [0.0, 0.69, 0.693],
                 "wgan-gp": [0.01, 1.1, 2.2]}
-    assert "WGAN-GP reads d within 10%" in V.check_shift(readings, shift)
-    with pytest.raises(AssertionError, match="WGAN-GP critic's gap is 50% away from d"):
+    assert V.check_shift(readings, shift)[1]["measured"] == pytest.approx(0.1)
+    with pytest.raises(AssertionError, match=r"WGAN-GP's gap minus d, largest \|\.\| / d for d >= 0\.7 = 0\.5, "
+                                             r"the target is <= 0\.25"):
         V.check_shift({**readings, "wgan-gp": [0.0, 1.5, 2.0]}, shift)
-    with pytest.raises(AssertionError, match="cross-entropy D's reading is 0.193 away from ln 2"):
+    with pytest.raises(AssertionError, match=r"D's reading minus ln 2, .* = 0\.1931, the target is <= 0\.05"):
         V.check_shift({**readings, "non-saturating": [0.0, 0.5, 0.69]}, shift)
     mnist = gl.preset("variants-mnist", size="book").chapter
     assert mnist.losses == ("non-saturating", "lsgan", "wgan") and gl.preset("variants-mnist", size="quick").chapter.losses is None
-    assert "best Frechet distance 40.0 < 60.0" in V.check_mnist({"a": _R(mnist_score=2.5, frechet=40.0)}, mnist)
-    with pytest.raises(AssertionError, match="best MNIST score 1.50 is not above 2.0"):
+    assert [r["met"] for r in V.check_mnist({"a": _R(mnist_score=2.5, frechet=40.0)}, mnist)] == ["yes", "yes"]
+    with pytest.raises(AssertionError, match=r"best MNIST score = 1\.5, the target is >= 2"):
         V.check_mnist({"a": _R(mnist_score=1.5, frechet=40.0)}, mnist)
 
 
