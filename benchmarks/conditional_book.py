@@ -28,7 +28,7 @@ def time_widths(widths, batch_size, steps, data):
         cfg = gl.preset("cgan-mnist", size="book", ngf=w, ndf=w, batch_size=batch_size, max_steps=steps + 3,
                         snapshot_every=10 ** 9)
         c0 = time.process_time()
-        run = gl.fit(*gl.models.build(cfg), data, cfg, progress=False, **gl.conditional.step_functions(cfg))
+        run = gl.fit(*gl.models.build(cfg), data, cfg, progress=False)
         cpu = (time.process_time() - c0) / run.step
         sec = float(np.median(run.history.seconds[3:]))
         print(f"ngf=ndf={w:3d} batch {batch_size}: {sec:.3f} s per G update "
@@ -69,7 +69,7 @@ def main():
                                    ("ngf", args.ngf), ("ndf", args.ndf), ("lr", args.lr), ("k", args.k)) if v is not None}
     cfg = gl.preset("cgan-mnist", size=args.size, **overrides)
     if args.plain:
-        cfg = cfg.replace(extra={**cfg.extra, "matching_d": False, "mode_seeking": 0.0})
+        cfg = cfg.replace(matching_d=False, mode_seeking=0.0)
     print(gl.describe(cfg))
     print(f"data: {data}")
     G, D = gl.models.build(cfg)
@@ -80,24 +80,23 @@ def main():
             if run.epoch % args.eval_every == 0:
                 t = time.perf_counter()
                 images, asked = gl.conditional.class_samples(run.G, cfg.nz, 100, seed=run.epoch)
-                acc = gl.conditional.class_accuracy(classifier, images, asked)
+                acc = gl.metrics.class_accuracy(classifier, images, asked)
                 print(f"  epoch {run.epoch:3d} ({run.step} G updates): class accuracy {acc.overall:.3f}, "
                       f"worst class {acc.worst[0]} at {acc.worst[1]:.2f}", flush=True)
                 spent[0] += time.perf_counter() - t
         callbacks["on_epoch_end"] = on_epoch_end
     t0, c0 = time.perf_counter(), time.process_time()
-    steps = gl.conditional.step_functions(cfg)
-    print(f"step functions: {sorted(steps) or 'the plain d_step and g_step'}; extra {cfg.extra}")
-    run = gl.fit(G, D, data, cfg, progress=False, callbacks=callbacks, checkpoint=args.checkpoint, **steps)
+    print(f"loss terms: matching-aware D {cfg.matching_d}, mode seeking {cfg.mode_seeking}")
+    run = gl.fit(G, D, data, cfg, progress=False, callbacks=callbacks, checkpoint=args.checkpoint)
     wall, cpu = time.perf_counter() - t0 - spent[0], time.process_time() - c0
     print(f"\ntraining: {run.step} G updates in {wall:.1f} s wall ({wall / 60:.2f} min); "
           f"median {np.median(run.history.seconds):.3f} s per G update; process CPU time {cpu:.1f} s "
           f"(measuring included; on a machine shared with others, CPU time / threads is the better guide)")
 
     t0 = time.perf_counter()
-    result = gl.conditional.evaluate(run.G, cfg.nz, data, n_per_class=args.n_per_class, classifier=classifier)
+    result = gl.conditional.class_scores(run.G, cfg.nz, data, n_per_class=args.n_per_class, classifier=classifier)
     held_out = gl.data.mnist(32, train=False)
-    floor = gl.conditional.real_frechet_floor(classifier, held_out, data)
+    floor = gl.metrics.real_frechet_floor(classifier, held_out, data)
     acc, fd = result["accuracy"], result["frechet"]
     print(f"measuring: {time.perf_counter() - t0:.1f} s; classifier held-out accuracy {clf_acc:.4f}")
     print(f"\nclass accuracy of generated digits ({args.n_per_class} per class): overall {acc.overall:.4f}, "

@@ -69,7 +69,8 @@ def measure(clf, G, nz, reference) -> dict:
     return m
 
 
-def train(name: str, size: str, clf, reference, train_real, test_real, diagnose: int = 0, grid: str | None = None) -> dict:
+def train(name: str, size: str, clf, reference, train_real, test_real, diagnose: int = 0, grid: str | None = None,
+          save: str | None = None) -> dict:
     preset, overrides, what = RECIPES[name]
     cfg = gl.preset(preset, size=size, **overrides)
     data = gl.data.mnist(cfg.image_size, n=cfg.n_train)
@@ -99,6 +100,9 @@ def train(name: str, size: str, clf, reference, train_real, test_real, diagnose:
     if grid:  # the final fixed-noise snapshot, as a PNG
         import matplotlib.pyplot as plt
         plt.imsave(f"{grid}{name}.png", run.history.snapshots[-1].squeeze(-1), cmap="gray")
+    if save:  # G's weights, for a closer look later (gl.checkpoint.load_generator)
+        gl.checkpoint.save_generator(f"{save}{name}.pt", run.G, cfg)
+        torch.save(run.D.state_dict(), f"{save}{name}-D.pt")
     out = {"recipe": name, "what": what, "G updates": run.step, "sec/update": sum(run.history.seconds) / run.step,
            "train seconds": sum(run.history.seconds), "wall": wall, "G params": gl.models.n_params(run.G),
            "D params": gl.models.n_params(run.D), "MNIST score": m["mnist_score"], "Frechet": m["frechet"],
@@ -147,6 +151,7 @@ def main():
     parser.add_argument("--time", type=int, default=0, help="only time this many G updates of each recipe")
     parser.add_argument("--rounds", type=int, default=3, help="with --time: rounds (the best of them is kept)")
     parser.add_argument("--grid", default=None, help="save each recipe's last snapshot as <GRID><recipe>.png")
+    parser.add_argument("--save", default=None, help="save each recipe's G as <SAVE><recipe>.pt")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -178,7 +183,8 @@ def main():
     ceiling_share = min(ceiling["classes"]) / sum(ceiling["classes"])
     print(f"{'real held-out digits':<22}{ceiling['mnist_score']:>8.2f}{ceiling['frechet']:>9.2f}"
           f"{ceiling_share:>9.3f}", flush=True)
-    results = [train(n, args.size, clf, reference, train_real, real_test, args.diagnose, args.grid) for n in names]
+    results = [train(n, args.size, clf, reference, train_real, real_test, args.diagnose, args.grid, args.save)
+               for n in names]
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"size": args.size, "threads": torch.get_num_threads(),

@@ -49,7 +49,7 @@ def main() -> None:
     print(f"saved {out}")
 
     if args.side:
-        n = cfg.extra["side_steps"]
+        n = cfg.chapter.side_steps
         side = cfg.replace(max_steps=n, snapshot_every=n)
         items = [(f"real label 1, std 0.02 (update {n})", h.snapshots[h.snapshot_steps.index(n)])]
         for label, c in (("real label 0.9", side.replace(real_label=0.9)), ("init std 0.2", side.replace(init_std=0.2))):

@@ -32,7 +32,7 @@ def main() -> None:
     toy = gl.toy1d
 
     cfg = gl.preset("toy1d", size=args.size)
-    p_data, grid = toy.p_data(cfg), toy.Grid.from_config(cfg)
+    p_data, grid = toy.p_data(cfg), toy.Axis.from_config(cfg)
     data = toy.dataset(p_data, cfg.n_train, seed=cfg.seed)
     print(f"toy1d, size {args.size}: {cfg.max_steps} G updates per run, batch {cfg.batch_size}, "
           f"torch threads {torch.get_num_threads()}, load average before: {os.getloadavg()[0]:.1f}")
@@ -41,9 +41,9 @@ def main() -> None:
     for k in args.k:
         per_epoch = data.n_batches(cfg.batch_size) // k  # G updates an epoch allows with k D steps each
         cfg_k = cfg.replace(k=k, num_epochs=max(cfg.num_epochs, math.ceil(cfg.max_steps / per_epoch)))
-        G, D = toy.build(cfg_k)
+        G, D = gl.models.build(cfg_k)
         t0 = time.perf_counter()
-        run = gl.fit(G, D, data, cfg_k, snapshot=toy.blank_frame, progress=False)
+        run = gl.fit(G, D, data, cfg_k, snapshot=gl.train.blank_frame, progress=False)
         wall = time.perf_counter() - t0
         ms = 1e3 * float(np.median(run.history.seconds))
         jsd = toy.state(run.G, run.D, p_data, grid)["jsd"]

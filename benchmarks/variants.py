@@ -26,11 +26,11 @@ from ganlib import toy2d, variants
 
 def ring_results(losses, size):
     cfg = gl.preset("variants-ring", size=size)
-    data = toy2d.data("ring", cfg.extra["n_data"])
-    print(f"ring: {data}; {cfg.extra['g_updates']} G updates per loss, batch {cfg.batch_size}, "
+    data = toy2d.data("ring", cfg.n_train, std=cfg.chapter.std)
+    print(f"ring: {data}; {cfg.max_steps} G updates per loss, batch {cfg.batch_size}, "
           f"nets of width {cfg.ngf}", flush=True)
-    return variants.compare(cfg, data, toy2d.build, variants.ring_evaluator(data), losses=losses,
-                            snapshot=variants.no_snapshot)
+    return variants.compare(cfg, data, gl.models.build, variants.ring_evaluator(data), losses=losses,
+                            snapshot=gl.train.blank_frame)
 
 
 def mnist_results(losses, size):
@@ -38,14 +38,14 @@ def mnist_results(losses, size):
     train = gl.data.mnist(cfg.image_size).take(cfg.n_train)
     held_out = gl.data.mnist(cfg.image_size, train=False)
     classifier, acc = gl.metrics.mnist_classifier(verbose=False)
-    n_eval = cfg.extra["n_eval"]
+    n_eval = cfg.chapter.n_eval
     evaluate = variants.MNISTEvaluator(gl.data.to_float(held_out.images), n=n_eval, classifier=classifier)
     some_real, _ = train.get(torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:n_eval])
     ceiling = evaluate.score(some_real)  # real training digits (a random subset: the fallback is sorted by class)
-    print(f"MNIST: {train.source}; {cfg.extra['g_updates']} G updates per loss, batch {cfg.batch_size}, "
+    print(f"MNIST: {train.source}; {cfg.max_steps} G updates per loss, batch {cfg.batch_size}, "
           f"MLP width {cfg.ngf}; classifier held-out accuracy {acc:.3f}; {n_eval} real training digits "
           f"score {ceiling['mnist_score']:.2f}, Frechet {ceiling['frechet']:.1f} (the ceiling)", flush=True)
-    return variants.compare(cfg, train, gl.models.build, evaluate, losses=losses, snapshot=variants.no_snapshot)
+    return variants.compare(cfg, train, gl.models.build, evaluate, losses=losses, snapshot=gl.train.blank_frame)
 
 
 def main():
@@ -67,7 +67,7 @@ def main():
     if args.task in ("both", "mnist"):
         tasks["MNIST"] = mnist_results(losses, size)
     print()
-    print(variants.table(tasks))
+    print(variants.table(tasks).to_string())
     print(f"\ntotal wall time {time.perf_counter() - t0:.0f} s")
 
 

@@ -13,6 +13,7 @@ Floor 1 (imports config, util). Taught in: "DCGAN on MNIST" (resume), "DCGAN on 
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import tempfile
@@ -112,7 +113,12 @@ def read(path) -> dict:
 
 
 def config_differences(saved: dict, cfg: Config) -> list[str]:
-    """Lines ``field: checkpoint has A, this run asks for B`` for every field that must not change."""
+    """Lines ``field: checkpoint has A, this run asks for B`` for every field that must not change.
+
+    A field the checkpoint does not have (it was saved before the field existed) counts as its default.
+    """
+    defaults = {f.name: f.default for f in dataclasses.fields(Config) if f.default is not dataclasses.MISSING}
+    saved = {**defaults, **saved}
     now = cfg.to_dict()
     return [f"{k}: the checkpoint has {saved.get(k)!r}, this run asks for {now.get(k)!r}"
             for k in sorted(set(saved) | set(now)) if k not in RESUMABLE_CHANGES and saved.get(k) != now.get(k)]

@@ -176,8 +176,8 @@ class Run:
 def make_optimizer(params, cfg: Config, lr: float | None = None) -> torch.optim.Optimizer:
     """Adam(lr, (beta1, beta2)) or RMSprop(lr), as ``cfg.optimizer`` says; ``lr`` default: ``cfg.lr``."""
     lr = cfg.lr if lr is None else lr
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2))
+    if cfg.optimizer == "adam":  # foreach: one update over all the tensors at once (the same numbers, faster)
+        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), foreach=True)
     if cfg.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
     raise ValueError(f"Unknown optimizer {cfg.optimizer!r}; use adam or rmsprop.")
