@@ -63,6 +63,8 @@ class Toy1D:
     frozen_lr: float = 1e-2       # ... Adam's lr, cosine-annealed to 0 (plain supervised learning)
     frozen_beta1: float = 0.9     # ... Adam's beta1 (the usual 0.9 here: D has a fixed target)
     frozen_frames: int = 10       # ... snapshots of that phase
+    min_rebound: float | None = None  # chapter 3 (book size): k = 1 and 2 end at least this many times above their best JSD
+    loss_d_tol: float | None = None   # chapter 3 (book size): |Loss_D over the last 10% - 2 ln 2| at most this
 
 
 @dataclass(frozen=True)
