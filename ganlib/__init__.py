@@ -27,6 +27,7 @@ floor module       its one job
 2     train        ``fit`` = ``start_or_resume`` + ``GANStep`` (k D steps, one G step) + ``Bookkeeper``
 3     steps        variations of the training step: ``FrozenG``, ``GradientProbe``, ``Unrolled``
 3     metrics      measures: MNIST classifier, Frechet distance, MNIST score, class accuracy, modes, W1
+3     cache        results saved under their settings and ganlib's code: ``memo(name, key, compute)``
 3     viz          plots: image grids, loss curves, real vs fake, tables of results
 4     player       the self-contained HTML/JS progress player; ``play(run)``
 5     toy1d ...    chapter helpers, one per chapter: toy1d (1, 3), faces (4), conditional (6),
@@ -52,19 +53,19 @@ Importing ganlib has no side effects; the chapter helpers are imported on first 
 """
 import importlib
 
-from . import checkpoint, config, data, losses, metrics, models, presets, steps, theory, train, util, viz
+from . import cache, checkpoint, config, data, losses, metrics, models, presets, steps, theory, train, util, viz
 from .config import Config, describe, device, seed_everything, size
 from .presets import preset
 from .train import GANStep, History, Run, fit
 
-__all__ = ["checkpoint", "config", "data", "losses", "metrics", "models", "presets", "steps", "theory", "train",
-           "util", "viz", "Config", "describe", "device", "preset", "seed_everything", "size",
+__all__ = ["cache", "checkpoint", "config", "data", "losses", "metrics", "models", "presets", "steps", "theory",
+           "train", "util", "viz", "Config", "describe", "device", "preset", "seed_everything", "size",
            "GANStep", "History", "Run", "fit", "play"]
 __version__ = "0.2.0"
 
 # Each module's floor (see the map above); tests/test_layout.py checks every import against it.
 FLOORS = {"util": 0, "config": 0, "presets": 1, "data": 1, "models": 1, "losses": 1, "checkpoint": 1, "distributed": 1,
-          "train": 2, "theory": 2, "results": 2, "steps": 3, "metrics": 3, "viz": 3, "player": 4,
+          "train": 2, "theory": 2, "results": 2, "steps": 3, "metrics": 3, "cache": 3, "viz": 3, "player": 4,
           "toy1d": 5, "toy2d": 5, "faces": 5, "conditional": 5, "variants": 5, "__main__": 6}
 
 _LAZY = ("player", "results", "toy1d", "toy2d", "faces", "conditional", "variants")

@@ -178,6 +178,8 @@ class Config:
     beta1: float = 0.5            # Adam beta1; 0.5 instead of 0.9 steadies GAN training (DCGAN paper)
     beta2: float = 0.999          # Adam beta2 (WGAN-GP uses 0.9)
     k: int = 1                    # D updates per G update (Algorithm 1 of Goodfellow et al.)
+    reuse_fakes: bool = False     # k = 1 only: G's step reuses the D step's noise and fakes (the PyTorch tutorial's
+                                  # shortcut: one G forward fewer per step); False: fresh noise for G (Algorithm 1)
     loss: str = "non-saturating"  # name of the loss in ganlib.losses.LOSSES
     real_label: float = 1.0       # target for real images; 0.9 is one-sided label smoothing (source 000)
     augment: str = ""             # DiffAugment (Zhao et al. 2020): D sees every image, real or fake, in both steps
@@ -264,6 +266,9 @@ def validate(cfg: Config) -> Config:
             raise ValueError(f"Config {cfg.name!r}: {name}={value!r} is impossible; it must be {allowed}.")
     if cfg.lr_decay is not None and cfg.max_steps is None:
         raise ValueError(f"Config {cfg.name!r}: lr_decay={cfg.lr_decay} needs max_steps (where the decay ends).")
+    if cfg.reuse_fakes and (cfg.k != 1 or cfg.mode_seeking):
+        raise ValueError(f"Config {cfg.name!r}: reuse_fakes=True needs k=1 and mode_seeking=0 (it reuses the one D "
+                         f"step's fakes; mode seeking draws paired labels); got k={cfg.k}, mode_seeking={cfg.mode_seeking}.")
     if cfg.chapter is not None and type(cfg.chapter) not in CHAPTER_SETTINGS.values():
         raise ValueError(f"Config {cfg.name!r}: chapter={cfg.chapter!r} is not one of {', '.join(CHAPTER_SETTINGS)}.")
     return cfg

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .cache import memo
 from .config import Config
 from .data import TensorData
 from .metrics import generate, mode_metrics
@@ -251,14 +252,18 @@ class LabResult:
 
 
 def lab_run(cfg: Config, data: TensorData, method: str = "gan", frames: bool = True, n_eval: int = 2500,
-            progress: bool = True) -> LabResult:
+            progress: bool = True, cache: str | None = None) -> LabResult:
     """Train ``method`` on the toy ``data`` (from :func:`data`, with ``.centers`` and ``.std``) with ``fit``.
 
     The configuration is ``method_config(cfg, method)`` (its ``lr_decay`` makes both learning rates fall
     linearly). With ``frames`` every snapshot is a :func:`frame`; without, snapshots are blank
     (benchmarks). The trace holds the metrics of the fixed-noise samples at each snapshot; the final
-    metrics use ``n_eval`` fresh samples (seed 0).
+    metrics use ``n_eval`` fresh samples (seed 0). ``cache``: a name for :func:`ganlib.cache.memo`, which
+    saves the result under ``$GANLIB_RUNS/cache`` and loads it when called again with the same settings.
     """
+    if cache:
+        return memo(cache, (cfg, data, method, frames, n_eval),
+                    lambda: lab_run(cfg, data, method, frames, n_eval, progress))
     cfg = method_config(cfg, method)  # raises for an unknown method
     m = METHODS[method]
     G, D = build(cfg)
@@ -344,16 +349,20 @@ class Feedback:
 
 
 def feedback(cfg: Config, data: TensorData, scales=(0.8, 0.9, 1.0, 1.1), seeds=(0, 1, 2), n: int = 4096,
-             n_points: int = 48) -> Feedback:
+             n_points: int = 48, cache: str | None = None) -> Feedback:
     """Train a fresh D (``build(cfg)``'s, ``cfg.max_steps`` steps with G frozen, ``steps.FrozenG``) against a
     :class:`MixtureGenerator` of each scale, once per seed, and measure the feedback G would get.
 
     For each (scale, seed): D's accuracy on ``n`` fresh real and ``n`` fresh fake points, the mean D(x) and
     D(G(z)), and ``dL_G/ds`` (``cfg.loss``'s G loss on the ``n`` fakes). ``cfg.nz`` must be >= 3. Far from the
     data every seed's D says the same thing (push s towards 1); at s = 1 D is at chance and what it says
-    depends on its seed: noise.
+    depends on its seed: noise. ``cache``: a name for :func:`ganlib.cache.memo` (see :func:`lab_run`).
     """
     from .steps import FrozenG
+
+    if cache:
+        return memo(cache, (cfg, data, list(scales), list(seeds), n, n_points),
+                    lambda: feedback(cfg, data, scales, seeds, n, n_points))
 
     if cfg.nz < 3:
         raise ValueError(f"feedback needs cfg.nz >= 3 for the MixtureGenerator; got nz={cfg.nz}.")

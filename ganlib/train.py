@@ -212,13 +212,18 @@ class GANStep:
                D: nn.Module | None = None, opt_d: torch.optim.Optimizer | None = None) -> dict:
         """One update of D (or of another ``D`` with ``opt_d``) on ``real (B, C, H, W)`` and fresh noise.
 
-        The fakes are made under ``torch.no_grad()`` (the tutorial's ``.detach()``): D's step needs no
-        gradient through G. Returns ``loss_d``, ``d_x`` and ``d_g_z1`` (D on the fakes, before this update).
+        The fakes are made under ``torch.no_grad()``: D's step needs no gradient through G. With
+        ``cfg.reuse_fakes`` they are made with G's graph, kept for :meth:`g_step`, and D sees them detached
+        (the tutorial's ``.detach()``). Returns ``loss_d``, ``d_x`` and ``d_g_z1`` (D on the fakes, before this
+        update).
         """
+        keep = run.cfg.reuse_fakes and D is None  # the run's own D step keeps its fakes for G's step
         D, opt_d = D or run.D, opt_d or run.opt_d
         z, y_fake = run.sample_z(real.shape[0]), run.sample_labels(real.shape[0])
-        with torch.no_grad(), autocast(run):
+        with torch.set_grad_enabled(keep), autocast(run):
             fake = run.G(z, y_fake)
+        if keep:
+            self.kept, fake = (z, y_fake, fake), fake.detach()
         opt_d.zero_grad(set_to_none=True)
         real, fake = self.view(run, real), self.view(run, fake)  # what D is shown (DiffAugment augments it)
         with autocast(run):
@@ -245,15 +250,17 @@ class GANStep:
         return loss_d
 
     def g_step(self, run: Run) -> dict:
-        """One update of G on fresh noise; returns ``loss_g`` (its adversarial part) and ``d_g_z2``."""
+        """One update of G on fresh noise (or, with ``cfg.reuse_fakes``, on the D step's noise and fakes);
+        returns ``loss_g`` (its adversarial part) and ``d_g_z2``."""
         n = run.batch
-        z, y_fake = run.sample_z(n), run.sample_labels(n)
+        kept, self.kept = getattr(self, "kept", None), None
+        z, y_fake, fake = kept if kept is not None else (run.sample_z(n), run.sample_labels(n), None)
         if run.cfg.mode_seeking:  # pairs of samples share a label (the mode-seeking term compares them)
             y_fake = L.pair_labels(y_fake)
         D = self.g_opponent(run, n)
         run.opt_g.zero_grad(set_to_none=True)
         with autocast(run):
-            fake = run.G(z, y_fake)
+            fake = run.G(z, y_fake) if fake is None else fake
             fake_out = D(self.view(run, fake), y_fake)
             adversarial = run.loss.g(fake_out)
             loss_g = self.g_loss(run, z, fake, adversarial)

@@ -26,6 +26,7 @@ from torch import nn
 
 from . import losses as L
 from . import metrics, theory, viz
+from .cache import memo
 from .config import Config
 from .data import TensorData
 from .models import build
@@ -231,7 +232,7 @@ def distance_estimate(D: nn.Module, loss: str, real: torch.Tensor, fake: torch.T
 
 
 def shift_experiment(cfg: Config, shifts, losses=("non-saturating", "wgan", "wgan-gp"),
-                     n_test: int = 4096) -> dict:
+                     n_test: int = 4096, cache: str | None = None) -> dict:
     """Train only a discriminator/critic between a blob N(0, sigma^2 I) and the blob moved by each ``d`` in
     ``shifts``; return ``{"shifts", "jsd", "w1", <loss>: [estimates], "lipschitz": {<loss>: [K]}}`` (exact
     values, D's readings, and each trained critic's :func:`lipschitz_bound`).
@@ -241,8 +242,12 @@ def shift_experiment(cfg: Config, shifts, losses=("non-saturating", "wgan", "wga
     these are just D steps). The exact JSD is :func:`ganlib.theory.jsd` of the two 1-D Gaussians along the
     shift (only that coordinate differs). Each loss keeps its paper's optimiser with ``lr`` and ``k = 1`` from ``cfg`` (it is not a GAN here:
     the critic is simply trained to convergence). Estimates come from :func:`distance_estimate` on ``n_test``
-    fresh samples of each side.
+    fresh samples of each side. ``cache``: a name for :func:`ganlib.cache.memo`, which saves the readings
+    under ``$GANLIB_RUNS/cache`` and loads them when called again with the same settings.
     """
+    if cache:
+        return memo(cache, (cfg, list(shifts), list(losses), n_test),
+                    lambda: shift_experiment(cfg, shifts, losses, n_test))
     sigma, n_data = cfg.chapter.sigma, cfg.n_train
     g = torch.Generator().manual_seed(cfg.seed)
     real = TensorData(sigma * torch.randn(n_data, 2, generator=g), source=f"N(0, {sigma}^2 I), {n_data} points")

@@ -295,3 +295,11 @@ def test_check_targets_passes_fails_and_skips_none():
         Mx.check_targets(measured, {"fid": ("<=", 1.0)})
     with pytest.raises(ValueError, match="use '>=' or '<='"):
         Mx.check_targets(measured, {"score": (">", 1.0)})
+
+
+def test_confident_share_counts_clear_readings():
+    probs = torch.tensor([[0.95, 0.05, 0.0], [0.5, 0.5, 0.0], [0.0, 0.08, 0.92], [0.3, 0.3, 0.4]])
+    assert Mx.confident_share(probs) == 0.5
+    assert Mx.confident_share(probs, threshold=0.45) == 0.75
+    with pytest.raises(ValueError, match="class probabilities"):
+        Mx.confident_share(probs[0])

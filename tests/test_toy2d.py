@@ -251,6 +251,24 @@ def test_feedback_is_a_signal_away_from_the_data_and_noise_at_it():
         toy2d.feedback(cfg.replace(nz=2), data)
 
 
+def test_lab_run_and_feedback_with_a_cache_name_load_the_second_time(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GANLIB_RUNS", str(tmp_path))
+    cfg = gl.preset("challenges-ring", size="quick").replace(max_steps=4, snapshot_every=2, n_fixed=64)
+    data = toy2d.dataset(cfg)
+    first = toy2d.lab_run(cfg, data, "gan", frames=False, n_eval=200, cache="lab")
+    again = toy2d.lab_run(cfg, data, "gan", frames=False, n_eval=200, cache="lab")
+    assert "lab: loaded from the result cache" in capsys.readouterr().out
+    assert again.trace == first.trace and again.metrics == first.metrics and again.seconds == first.seconds
+    other = toy2d.lab_run(cfg, data, "pacgan", frames=False, n_eval=200, cache="lab")  # another method: trains
+    assert other.method == "pacgan" and "out of date" in capsys.readouterr().out
+    fcfg = gl.preset("challenges-vanishing", size="quick", loss="non-saturating", nz=3).replace(max_steps=3)
+    fdata = toy2d.dataset(fcfg)
+    fb = toy2d.feedback(fcfg, fdata, scales=(1.0,), seeds=(0,), n=64, n_points=4, cache="fb")
+    fb2 = toy2d.feedback(fcfg, fdata, scales=(1.0,), seeds=(0,), n=64, n_points=4, cache="fb")
+    assert fb2.rows == fb.rows and torch.equal(fb2.arrows[(1.0, 0)], fb.arrows[(1.0, 0)])
+    assert "fb: loaded from the result cache" in capsys.readouterr().out
+
+
 def test_lab_result_summary_is_one_line():
     cfg = gl.preset("challenges-ring", size="quick").replace(max_steps=4, snapshot_every=2, n_fixed=64)
     res = toy2d.lab_run(cfg, toy2d.dataset(cfg), "gan", frames=False, n_eval=200)

@@ -460,3 +460,36 @@ def test_mode_seeking_term_is_added_to_g_loss_through_fit_only_when_switched_on(
     for _, got, expect in seen:
         assert got == pytest.approx(expect, rel=1e-6)
     assert seen[0][1] > 1.0  # the term is there (G's adversarial loss alone is about ln 2)
+
+
+def _step_recording_g(cfg, data):
+    """One GANStep on a fresh run; returns (run, stats, [(z, fake) for every forward of G])."""
+    run = _run(cfg, data)
+    calls = []
+    hook = run.G.register_forward_hook(lambda m, args, out: calls.append((args[0].detach(), out.detach())))
+    real, _ = data.get(torch.arange(cfg.batch_size))
+    stats = gl.GANStep()(run, [(real, None)])
+    hook.remove()
+    return run, stats, calls
+
+
+def test_reuse_fakes_runs_g_once_and_scores_the_d_steps_fakes_with_the_updated_d(tiny_cfg, tiny_data):
+    cfg = tiny_cfg.replace(loss="minimax", k=1)
+    # Algorithm 1: G runs twice per step, on two draws of noise; G's step scores the second draw.
+    run, stats, calls = _step_recording_g(cfg, tiny_data)
+    assert len(calls) == 2 and not torch.equal(calls[0][0], calls[1][0])
+    with torch.no_grad():
+        assert abs(run.loss.stat(run.D(calls[1][1])) - stats["d_g_z2"]) < 1e-5
+        assert abs(run.loss.stat(run.D(calls[0][1])) - stats["d_g_z2"]) > 1e-4
+    # The tutorial's shortcut: G runs once; G's step scores the D step's own fakes, with D after its update.
+    run, stats, calls = _step_recording_g(cfg.replace(reuse_fakes=True), tiny_data)
+    assert len(calls) == 1
+    with torch.no_grad():
+        assert abs(run.loss.stat(run.D(calls[0][1])) - stats["d_g_z2"]) < 1e-5
+
+
+def test_reuse_fakes_needs_one_d_step_and_no_mode_seeking(tiny_cfg):
+    with pytest.raises(ValueError, match="reuse_fakes=True needs k=1"):
+        tiny_cfg.replace(k=2, reuse_fakes=True)
+    with pytest.raises(ValueError, match="mode_seeking=0"):
+        tiny_cfg.replace(mode_seeking=1.0, reuse_fakes=True)

@@ -206,6 +206,16 @@ def test_shift_experiment_records_each_critics_bound():
     assert len(out["lipschitz"]["wgan"]) == 2 and all(0 < k < 1 for k in out["lipschitz"]["wgan"])
 
 
+def test_shift_experiment_with_a_cache_name_loads_the_second_time(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GANLIB_RUNS", str(tmp_path))
+    cfg = gl.preset("variants-shift", size="quick")
+    out = V.shift_experiment(cfg, [1.0], losses=("wgan",), n_test=64, cache="shift")
+    assert V.shift_experiment(cfg, [1.0], losses=("wgan",), n_test=64, cache="shift") == out
+    assert "shift: loaded from the result cache" in capsys.readouterr().out
+    V.shift_experiment(cfg, [0.5], losses=("wgan",), n_test=64, cache="shift")  # another shift: trains again
+    assert "out of date" in capsys.readouterr().out
+
+
 # ---------------------------------------------------------------- the chapter's targets
 class _R:
     def __init__(self, **m):
