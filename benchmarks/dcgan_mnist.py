@@ -2,7 +2,8 @@
 
 Prints, for each recipe: seconds per G update (the sum of the steps' own wall times, measuring excluded), the
 MNIST score and Frechet distance of 1,000 samples against the training digits, the smallest class share of the
-samples, and the same figures for 1,000 real held-out digits (the ceiling). Usage:
+samples, their confident share (the classifier gives one digit more than 0.9), and the same figures for 1,000
+real held-out digits (the ceiling); then the same samples' figures under truncation (noise psi * z). Usage:
 
     python benchmarks/dcgan_mnist.py                    # plain (dcgan-mnist), and improved once a preset exists
     python benchmarks/dcgan_mnist.py --levers           # also every lever alone (one run each)
@@ -75,11 +76,25 @@ def generate_train_mode(G, n: int, nz: int, seed: int = 1, batch_size: int = 64)
     return torch.cat([G(torch.randn(batch_size, nz, generator=g)) for _ in range(0, n, batch_size)])[:n]
 
 
-def measure(clf, G, nz, reference) -> dict:
-    fake = gl.metrics.generate(G, 1000, nz, seed=1)
+def measure(clf, G, nz, reference, psi: float = 1.0) -> dict:
+    """Score, Frechet distance, smallest class share and confident share of 1,000 samples of ``G`` (eval mode),
+    for noise ``psi * z`` (``psi`` < 1: the truncation trick, samples from the denser middle of the prior)."""
+    fake = gl.metrics.generate(_Scaled(G, psi) if psi != 1.0 else G, 1000, nz, seed=1)
     m = gl.metrics.evaluate(clf, fake, reference)
     m["min_class_share"] = min(m["classes"]) / sum(m["classes"])
+    m["confident"] = gl.metrics.confident_share(gl.metrics.probabilities(clf, fake))
     return m
+
+
+class _Scaled(torch.nn.Module):
+    """``G(psi * z)``: G with its noise shrunk towards 0 (truncation)."""
+
+    def __init__(self, G, psi: float):
+        super().__init__()
+        self.G, self.psi = G, psi
+
+    def forward(self, z, y=None):
+        return self.G(self.psi * z, y)
 
 
 def train(name: str, size: str, clf, reference, train_real, test_real, diagnose: int = 0, grid: str | None = None,
@@ -98,12 +113,13 @@ def train(name: str, size: str, clf, reference, train_real, test_real, diagnose:
             tm = gl.metrics.evaluate(clf, generate_train_mode(run.G, 1000, cfg.nz), reference)
             row = {"step": run.step, "D(train)": d_tr, "D(held-out)": d_te, "acc(train)": acc_tr,
                    "acc(held-out)": acc_te, "D(G(z))": run.history.d_g_z1[-1], "score": ev["mnist_score"],
+                   "confident": ev["confident"],
                    "frechet": ev["frechet"], "classes": ev["classes"], "score(G train mode)": tm["mnist_score"],
                    "frechet(G train mode)": tm["frechet"], "sec/update": sum(run.history.seconds) / run.step}
             curve.append(row)
             print(f"  [{name}] step {run.step:5d}: D(x) train {d_tr:.3f} held-out {d_te:.3f} "
                   f"(acc {acc_tr:.3f} / {acc_te:.3f}), D(G(z)) {row['D(G(z))']:.3f} | score {ev['mnist_score']:.2f} "
-                  f"Frechet {ev['frechet']:.2f} (train-mode G: {tm['mnist_score']:.2f} / {tm['frechet']:.2f}) "
+                  f"Frechet {ev['frechet']:.2f} confident {ev['confident']:.3f} (train-mode G: {tm['mnist_score']:.2f} / {tm['frechet']:.2f}) "
                   f"classes {ev['classes']}", flush=True)
 
     t0 = time.perf_counter()
@@ -116,12 +132,17 @@ def train(name: str, size: str, clf, reference, train_real, test_real, diagnose:
     if save:  # G's weights, for a closer look later (gl.checkpoint.load_generator)
         gl.checkpoint.save_generator(f"{save}{name}.pt", run.G, cfg)
         torch.save(run.D.state_dict(), f"{save}{name}-D.pt")
+    for psi in (0.75, 0.5):  # does the middle of the prior draw clearer digits?
+        t = measure(clf, run.G, cfg.nz, reference, psi)
+        print(f"  [{name}] truncation psi={psi}: score {t['mnist_score']:.2f}, Frechet {t['frechet']:.2f}, "
+              f"confident {t['confident']:.3f}, classes {t['classes']}", flush=True)
     out = {"recipe": name, "what": what, "G updates": run.step, "sec/update": sum(run.history.seconds) / run.step,
            "train seconds": sum(run.history.seconds), "wall": wall, "G params": gl.models.n_params(run.G),
            "D params": gl.models.n_params(run.D), "MNIST score": m["mnist_score"], "Frechet": m["frechet"],
-           "min class share": m["min_class_share"], "classes": m["classes"], "curve": curve}
+           "min class share": m["min_class_share"], "confident": m["confident"], "classes": m["classes"],
+           "curve": curve}
     print(f"{name:<22}{out['MNIST score']:>8.2f}{out['Frechet']:>9.2f}{out['min class share']:>9.3f}"
-          f"{out['sec/update']:>9.3f}{run.step:>8}   classes {m['classes']}", flush=True)
+          f"{out['confident']:>9.3f}{out['sec/update']:>9.3f}{run.step:>8}   classes {m['classes']}", flush=True)
     return out
 
 
@@ -192,10 +213,11 @@ def main():
 
     print(f"size {args.size}, device {gl.device()}, torch threads {torch.get_num_threads()}")
     print(f"data: {data.source}; classifier held-out accuracy {acc:.4f}")
-    print(f"{'recipe':<22}{'score':>8}{'Frechet':>9}{'min cls':>9}{'s/upd':>9}{'updates':>8}")
+    print(f"{'recipe':<22}{'score':>8}{'Frechet':>9}{'min cls':>9}{'confid.':>9}{'s/upd':>9}{'updates':>8}")
     ceiling_share = min(ceiling["classes"]) / sum(ceiling["classes"])
+    ceiling_confident = gl.metrics.confident_share(gl.metrics.probabilities(clf, real_test))
     print(f"{'real held-out digits':<22}{ceiling['mnist_score']:>8.2f}{ceiling['frechet']:>9.2f}"
-          f"{ceiling_share:>9.3f}", flush=True)
+          f"{ceiling_share:>9.3f}{ceiling_confident:>9.3f}", flush=True)
     results = [train(n, args.size, clf, reference, train_real, real_test, args.diagnose, args.grid, args.save)
                for n in names]
     if args.json:
