@@ -31,6 +31,14 @@ PRESETS: dict[str, dict] = {
         "full": dict(image_size=64, ngf=128, ndf=128, batch_size=128, num_epochs=5,
                      snapshot_every=100, log_every=50),
     },
+    # Chapter 5's improved recipe (benchmarks/dcgan_mnist.py, "improved"): G learns twice as fast as D (Adam 4e-4
+    # for G, 2e-4 for D), G's step reuses D's fakes (one G forward fewer), and the book budget grows to 4,340 G
+    # updates, which the two changes pay for within about 8 minutes on 2 cores.
+    "dcgan-mnist-plus": {
+        "inherits": "dcgan-mnist",
+        "base": dict(lr=4e-4, lr_d=2e-4, reuse_fakes=True),
+        "book": dict(num_epochs=70, max_steps=4340, snapshot_every=217, log_every=217),
+    },
     # Source 003: a fully connected (Goodfellow-style) GAN on flattened 28x28 MNIST digits.
     "mlp-mnist": {
         "base": dict(arch="mlp", nc=1, image_size=28, nz=100, lr=2e-4, beta1=0.5, seed=999),
